@@ -1,0 +1,29 @@
+# `make run` and `make test` each create .venv when it is missing and install the project into it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+# Prefect keeps its settings and database inside the project; telemetry stays off.
+export PREFECT_HOME ?= $(CURDIR)/.prefect
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export DO_NOT_TRACK ?= 1
+
+.PHONY: run test lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)  ## run the pipeline on seeds/ into warehouse/ and print what it found
+	$(BIN)/newsner run seeds --warehouse warehouse
+
+test: $(STAMP)  ## the whole test suite (slow tests included)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check flows tasks tests
+
+clean:
+	rm -rf warehouse/newsner.duckdb warehouse/parquet warehouse/.staging .prefect

@@ -1,0 +1,153 @@
+"""The `newsner` command: run the pipeline, query the warehouse."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+DEFAULT_INPUT = "seeds"
+
+
+def format_table(columns: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """Return rows as an aligned plain-text table with a header line."""
+    cells = [[str(c) for c in columns]] + [["" if v is None else str(v) for v in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+             for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def format_summary(summary: dict) -> str:
+    """Return the short, human-readable account of one run."""
+    rejects = ", ".join(f"{n} {reason}" for reason, n in summary["rejects_by_reason"].items())
+    lines = [
+        f"newsner run {summary['run_id']} ({summary['model']} {summary['model_version']})",
+        f"  articles: {summary['n_inputs']} read, {summary['n_new_articles']} new, "
+        f"{summary['n_duplicates']} duplicates",
+        f"  mentions: {summary['n_mentions']} new",
+        f"  rejects:  {summary['n_rejects']}" + (f" ({rejects})" if rejects else ""),
+        "",
+        "top entities in the warehouse:",
+    ]
+    top = summary["top_entities"]
+    if top:
+        columns = ["name", "label", "n_mentions", "n_articles"]
+        lines.append(format_table(columns, [[e[c] for c in columns] for e in top]))
+    else:
+        lines.append("  (none yet)")
+    return "\n".join(lines)
+
+
+def _quiet_prefect() -> None:
+    # Before prefect is imported: no telemetry, no update checks; the user's own settings win.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tasks.ingest import discover
+    from tasks.ner import resolve_model
+    from tasks.settings import Settings
+
+    overrides = {k: v for k, v in (("warehouse", args.warehouse), ("model", args.model)) if v}
+    settings = Settings(**overrides)
+    paths = args.paths or [DEFAULT_INPUT]
+    discover(paths)  # a wrong path fails here, before any server starts
+    resolve_model(settings.model)
+    _quiet_prefect()
+    from flows.pipeline import newsner_run
+
+    summary = newsner_run(paths, settings)
+    print(format_summary(summary))
+    return 0
+
+
+def _warehouse(args: argparse.Namespace):
+    from tasks.settings import Settings
+    from tasks.warehouse import Warehouse
+
+    return Warehouse(Path(args.warehouse) if args.warehouse else Settings().warehouse)
+
+
+def _print_rows(columns: Sequence[str], rows: Sequence[Sequence], *, as_csv: bool) -> None:
+    if as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif columns:
+        print(format_table(columns, rows))
+        print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from tasks.warehouse import query
+
+    columns, rows = query(_warehouse(args), args.query)
+    _print_rows(columns, rows, as_csv=args.csv)
+    return 0
+
+
+def cmd_top(args: argparse.Namespace) -> int:
+    from tasks.warehouse import load_sql, query
+
+    label = args.label.upper() if args.label else None
+    columns, rows = query(_warehouse(args), load_sql("top_entities"),
+                          {"label": label, "limit": args.limit})
+    _print_rows(columns, rows, as_csv=args.csv)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsner", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the pipeline on files or directories")
+    run.add_argument("paths", nargs="*", metavar="PATH",
+                     help=f"input files or directories (default: {DEFAULT_INPUT}/)")
+    run.add_argument("--warehouse", metavar="DIR", help="warehouse folder (default: warehouse/)")
+    run.add_argument("--model", metavar="NAME", help="installed spaCy pipeline (en_core_web_sm)")
+    run.set_defaults(func=cmd_run)
+
+    sql = sub.add_parser("sql", help="run one read-only SQL query on the warehouse")
+    sql.add_argument("query", metavar="QUERY")
+    sql.add_argument("--warehouse", metavar="DIR")
+    sql.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    sql.set_defaults(func=cmd_sql)
+
+    top = sub.add_parser("top", help="the most mentioned entities")
+    top.add_argument("--label", metavar="L", help="only this label, e.g. PERSON, ORG, GPE")
+    top.add_argument("--limit", metavar="N", type=int, default=20)
+    top.add_argument("--warehouse", metavar="DIR")
+    top.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    top.set_defaults(func=cmd_top)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `newsner` console script; returns the exit status."""
+    from pydantic import ValidationError
+
+    from tasks.ingest import InputError
+    from tasks.ner import ModelError
+    from tasks.warehouse import WarehouseError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (InputError, ModelError, WarehouseError) as err:
+        print(f"newsner: error: {err}", file=sys.stderr)
+        return 2
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        print(f"newsner: error: setting {where}: {first['msg']}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

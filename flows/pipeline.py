@@ -1,0 +1,35 @@
+"""The newsner flow: news files in, entity warehouse out. Each line of its body is one stage."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from prefect import flow
+from prefect.runtime import flow_run
+
+from tasks.aggregate import aggregate_entities
+from tasks.clean import clean_articles
+from tasks.ingest import read_inputs
+from tasks.ner import extract_mentions
+from tasks.settings import Settings
+from tasks.store import Run, commit, select_new_articles
+from tasks.warehouse import Warehouse, writer_lock
+
+
+@flow(name="newsner-run", log_prints=True)
+def newsner_run(paths: list[str], settings: Settings | None = None) -> dict:
+    """Ingest `paths`, clean, find entities, aggregate and commit; return the run summary."""
+    settings = settings or Settings()
+    run = Run(run_id=flow_run.get_id() or uuid.uuid4().hex, inputs=tuple(map(str, paths)),
+              warehouse=Warehouse(Path(settings.warehouse)), model=settings.model)
+    with writer_lock(run.warehouse):
+        records, read_rejects = read_inputs(list(run.inputs))
+        cleaned = clean_articles(run.staging, run.run_id, records, read_rejects,
+                                 max_chars=settings.max_chars)
+        selected = select_new_articles(run)
+        found = extract_mentions(run.staging, run.run_id, model=settings.model,
+                                 labels=settings.labels, batch_size=settings.batch_size,
+                                 n_process=settings.n_process)
+        aggregate_entities(run.warehouse, run.staging, model=settings.model)
+        return commit(run, {**cleaned, **selected, **found}, model_version=found["model_version"])

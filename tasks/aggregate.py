@@ -1,0 +1,16 @@
+"""Aggregation: entities, entity_daily and cooccurrence over stored plus staged mentions."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.warehouse import Staging, Warehouse, compute_aggregates
+
+
+@task(name="aggregate-entities", cache_policy=NO_CACHE)
+def aggregate_entities(warehouse: Warehouse, staging: Staging, *, model: str) -> dict:
+    """Stage the aggregate tables for the warehouse as it will be after this run."""
+    counts = compute_aggregates(warehouse, staging, model=model)
+    get_run_logger().info("aggregated: %s", counts)
+    return counts

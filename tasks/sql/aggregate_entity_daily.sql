@@ -1,0 +1,17 @@
+-- Mentions and articles per entity, per UTC publication day, per source.
+WITH
+source AS (
+    SELECT CAST(a.published_at AS DATE) AS day, m.entity_id, a.source, m.article_id
+    FROM all_mentions AS m
+    JOIN all_articles AS a USING (article_id)
+    WHERE m.model = $model
+),
+
+final AS (
+    SELECT day, entity_id, source, count(*) AS n_mentions, count(DISTINCT article_id) AS n_articles
+    FROM source
+    GROUP BY day, entity_id, source
+)
+
+SELECT * FROM final
+ORDER BY day NULLS LAST, entity_id, source NULLS LAST

@@ -1,0 +1,84 @@
+-- The one declared schema of the newsner warehouse.
+-- Arrow/Parquet schemas used by the stages are derived from this file (tasks/warehouse.py).
+
+CREATE TABLE IF NOT EXISTS articles (
+    article_id      VARCHAR PRIMARY KEY,   -- sha256 of the normalised text (first 16 hex digits)
+    external_id     VARCHAR NOT NULL,      -- the input's own id: JSONL "id" or the file path
+    source          VARCHAR,               -- publisher, when the input says so
+    url             VARCHAR,
+    title           VARCHAR,
+    description     VARCHAR,               -- the dek line of wire copy
+    authors         VARCHAR[] NOT NULL,    -- from metadata or the trailing "By ..." byline
+    published_at    TIMESTAMP,             -- UTC; NULL when no date was found (never guessed)
+    date_method     VARCHAR NOT NULL CHECK (date_method IN ('metadata', 'feed', 'text', 'none')),
+    text            VARCHAR NOT NULL,      -- cleaned text that NER saw; mention offsets point into it
+    word_count      INTEGER NOT NULL CHECK (word_count >= 0),
+    input_path      VARCHAR NOT NULL,      -- file the article came from
+    run_id          VARCHAR NOT NULL       -- run that first stored it
+);
+
+CREATE TABLE IF NOT EXISTS mentions (
+    article_id      VARCHAR NOT NULL,
+    start_char      INTEGER NOT NULL CHECK (start_char >= 0),
+    end_char        INTEGER NOT NULL,
+    sentence_index  INTEGER NOT NULL CHECK (sentence_index >= 0),
+    text            VARCHAR NOT NULL,      -- articles.text[start_char:end_char]
+    label           VARCHAR NOT NULL,      -- the model's own label for this mention
+    entity_id       VARCHAR NOT NULL,      -- canonical key, e.g. 'person:kim jong un'
+    name            VARCHAR NOT NULL,      -- display name of that entity as this article names it
+    model           VARCHAR NOT NULL,      -- spaCy pipeline name, e.g. 'en_core_web_sm'
+    model_version   VARCHAR NOT NULL,
+    run_id          VARCHAR NOT NULL,
+    PRIMARY KEY (article_id, model, start_char, end_char),
+    CHECK (end_char > start_char)
+);
+
+CREATE TABLE IF NOT EXISTS entities (
+    entity_id       VARCHAR PRIMARY KEY,
+    name            VARCHAR NOT NULL,      -- most frequent full surface form after canonicalisation
+    label           VARCHAR NOT NULL,      -- majority label of its mentions
+    n_mentions      INTEGER NOT NULL,
+    n_articles      INTEGER NOT NULL,
+    first_seen      TIMESTAMP,             -- earliest published_at of an article mentioning it
+    last_seen       TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS entity_daily (
+    day             DATE,                  -- NULL collects articles without a publication date
+    entity_id       VARCHAR NOT NULL,
+    source          VARCHAR,
+    n_mentions      INTEGER NOT NULL,
+    n_articles      INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS cooccurrence (
+    entity_a        VARCHAR NOT NULL,      -- entity_a < entity_b: each pair once
+    entity_b        VARCHAR NOT NULL,
+    n_articles      INTEGER NOT NULL,      -- articles mentioning both
+    n_sentences     INTEGER NOT NULL,      -- sentences mentioning both
+    PRIMARY KEY (entity_a, entity_b),
+    CHECK (entity_a < entity_b)
+);
+
+CREATE TABLE IF NOT EXISTS rejects (
+    reject_id       VARCHAR PRIMARY KEY,   -- hash of input and reason: a rerun adds no copy
+    input_path      VARCHAR NOT NULL,
+    external_id     VARCHAR,
+    reason          VARCHAR NOT NULL,      -- a code from tasks/reasons.py
+    detail          VARCHAR NOT NULL,      -- human-readable explanation
+    run_id          VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS runs (
+    run_id          VARCHAR PRIMARY KEY,
+    started_at      TIMESTAMP NOT NULL,
+    finished_at     TIMESTAMP NOT NULL,
+    inputs          VARCHAR[] NOT NULL,
+    model           VARCHAR NOT NULL,
+    model_version   VARCHAR NOT NULL,
+    n_inputs        INTEGER NOT NULL,      -- articles read, before de-duplication
+    n_duplicates    INTEGER NOT NULL,      -- same text as another input of the run
+    n_new_articles  INTEGER NOT NULL,      -- not in the warehouse before: these went to NER
+    n_mentions      INTEGER NOT NULL,      -- new mentions
+    n_rejects       INTEGER NOT NULL
+);

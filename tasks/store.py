@@ -1,0 +1,83 @@
+"""Storing: pick the articles the warehouse lacks, then commit the whole run at once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.warehouse import (
+    Staging,
+    Warehouse,
+    commit_run,
+    export_parquet,
+    known_article_ids,
+    load_sql,
+    query,
+)
+
+
+def utcnow() -> datetime:
+    """Return the current UTC time as a naive datetime (the warehouse stores UTC)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Run:
+    """What every stage of one run needs to know about it."""
+
+    run_id: str
+    inputs: tuple[str, ...]
+    warehouse: Warehouse
+    model: str
+    started_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def staging(self) -> Staging:
+        return self.warehouse.staging(self.run_id)
+
+
+@task(name="select-new-articles", cache_policy=NO_CACHE)
+def select_new_articles(run: Run) -> dict:
+    """Stage the cleaned articles the warehouse does not hold yet; only these go to NER."""
+    cleaned = run.staging.read("cleaned", table="articles")
+    known = known_article_ids(run.warehouse, cleaned["article_id"].to_pylist())
+    is_known = pc.is_in(cleaned["article_id"], value_set=pa.array(sorted(known), pa.string()))
+    new = cleaned.filter(pc.invert(is_known))
+    run.staging.write("articles", new)
+    counts = {"n_new_articles": new.num_rows, "n_known_articles": len(known)}
+    get_run_logger().info("new articles: %s", counts)
+    return counts
+
+
+@task(name="commit-run", cache_policy=NO_CACHE)
+def commit(run: Run, stage_counts: dict, *, model_version: str, top: int = 10) -> dict:
+    """Commit the staged run into DuckDB in one transaction, refresh Parquet; return a summary."""
+    rejects = run.staging.read("rejects")
+    by_reason = Counter(rejects["reason"].to_pylist())
+    row = {
+        "run_id": run.run_id,
+        "started_at": run.started_at,
+        "finished_at": utcnow(),
+        "inputs": list(run.inputs),
+        "model": run.model,
+        "model_version": model_version,
+        "n_inputs": stage_counts["n_inputs"],
+        "n_duplicates": stage_counts["n_duplicates"],
+        "n_new_articles": stage_counts["n_new_articles"],
+        "n_mentions": stage_counts["n_mentions"],
+        "n_rejects": rejects.num_rows,
+    }
+    commit_run(run.warehouse, run.staging, row)
+    export_parquet(run.warehouse)
+    columns, top_rows = query(run.warehouse, load_sql("top_entities"), {"label": None, "limit": top})
+    summary = {**row, "rejects_by_reason": dict(by_reason.most_common()),
+               "top_entities": [dict(zip(columns, r, strict=True)) for r in top_rows]}
+    get_run_logger().info("committed run %s: %d new articles, %d mentions, %d rejects",
+                          run.run_id, row["n_new_articles"], row["n_mentions"], row["n_rejects"])
+    return summary

@@ -1,0 +1,239 @@
+"""The one module that owns storage: the DuckDB file, the Parquet copies and the run's staging area.
+
+Stages hand each other Parquet files in a staging folder; `commit_run` moves a whole run into DuckDB
+in one transaction, so a run killed at any moment leaves the warehouse as it was.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+DB_NAME = "newsner.duckdb"
+PARQUET_DIR = "parquet"
+STAGING_DIR = ".staging"
+LOCK_NAME = ".newsner.lock"
+
+# Tables rebuilt from `articles` and `mentions` by the aggregation stage, in build order.
+AGGREGATES = ("entities", "entity_daily", "cooccurrence")
+
+
+class WarehouseError(Exception):
+    """A problem with the warehouse a user can act on; the message says what to do."""
+
+
+@cache
+def load_sql(name: str) -> str:
+    """Return the text of tasks/sql/<name>.sql."""
+    return resources.files("tasks").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
+
+
+@cache
+def table_names() -> tuple[str, ...]:
+    """Return the tables declared in schema.sql, in declaration order."""
+    return tuple(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", load_sql("schema")))
+
+
+def _checked(table: str) -> str:
+    if table not in table_names():
+        raise ValueError(f"unknown table {table!r}")
+    return table
+
+
+@cache
+def arrow_schema(table: str) -> pa.Schema:
+    """Return the Arrow schema of `table`, derived from schema.sql (never declared twice)."""
+    with duckdb.connect() as con:
+        con.execute(load_sql("schema"))
+        return con.execute(f"SELECT * FROM {_checked(table)} LIMIT 0").fetch_arrow_table().schema
+
+
+def to_arrow(table: str, rows: Sequence[dict]) -> pa.Table:
+    """Return `rows` as an Arrow table with `table`'s columns (missing keys become NULL)."""
+    schema = arrow_schema(table)
+    return pa.Table.from_pylist([{name: row.get(name) for name in schema.names} for row in rows],
+                                schema=schema)
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """Paths of one warehouse folder."""
+
+    root: Path
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / DB_NAME
+
+    @property
+    def parquet_dir(self) -> Path:
+        return self.root / PARQUET_DIR
+
+    def staging(self, run_id: str) -> Staging:
+        """Return the staging area of run `run_id`."""
+        return Staging(self.root / STAGING_DIR / run_id)
+
+    def exists(self) -> bool:
+        return self.db_path.exists()
+
+
+@dataclass(frozen=True)
+class Staging:
+    """A run's private folder of Parquet files, one per table, handed from stage to stage."""
+
+    root: Path
+
+    def path(self, name: str) -> Path:
+        return self.root / f"{name}.parquet"
+
+    def write(self, name: str, table: pa.Table) -> Path:
+        """Write `table` as <name>.parquet atomically and return its path."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        target = self.path(name)
+        tmp = target.with_suffix(".parquet.tmp")
+        pq.write_table(table, tmp)
+        os.replace(tmp, target)
+        return target
+
+    def read(self, name: str, *, table: str | None = None) -> pa.Table:
+        """Return staged <name>, or an empty table with the schema of `table` (default: name)."""
+        if not self.path(name).exists():
+            return arrow_schema(table or name).empty_table()
+        return pq.read_table(self.path(name))
+
+
+@contextmanager
+def writer_lock(warehouse: Warehouse) -> Iterator[None]:
+    """Hold the warehouse's writer lock for a whole run; fail at once if another run holds it."""
+    warehouse.root.mkdir(parents=True, exist_ok=True)
+    with open(warehouse.root / LOCK_NAME, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise WarehouseError(
+                f"warehouse {warehouse.root} is locked by another newsner run (pid {holder}); "
+                "wait for it to finish"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            shutil.rmtree(warehouse.root / STAGING_DIR, ignore_errors=True)  # left by killed runs
+            yield
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _connect(warehouse: Warehouse, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    if read_only and not warehouse.exists():
+        # An empty in-memory database with the declared schema stands in for a new warehouse.
+        con = duckdb.connect()
+        con.execute(load_sql("schema"))
+    else:
+        try:
+            con = duckdb.connect(str(warehouse.db_path), read_only=read_only)
+        except duckdb.IOException as err:
+            raise WarehouseError(f"cannot open {warehouse.db_path}: {err}".splitlines()[0]) from None
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def known_article_ids(warehouse: Warehouse, article_ids: Sequence[str]) -> set[str]:
+    """Return those of `article_ids` already stored in the warehouse."""
+    if not warehouse.exists() or not article_ids:
+        return set()
+    with _connect(warehouse, read_only=True) as con:
+        con.register("wanted", pa.table({"article_id": pa.array(article_ids, pa.string())}))
+        rows = con.execute(
+            "SELECT article_id FROM articles JOIN wanted USING (article_id)"
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+def compute_aggregates(warehouse: Warehouse, staging: Staging, *, model: str) -> dict[str, int]:
+    """Stage the aggregate tables over stored plus staged rows; return their row counts."""
+    counts = {}
+    with _connect(warehouse, read_only=True) as con:
+        con.register("new_articles", staging.read("articles"))
+        con.register("new_mentions", staging.read("mentions"))
+        con.execute(load_sql("aggregate_inputs"))
+        for name in AGGREGATES:
+            table = con.execute(load_sql(f"aggregate_{name}"), {"model": model}).fetch_arrow_table()
+            staging.write(name, table.cast(arrow_schema(name)))
+            counts[name] = table.num_rows
+    return counts
+
+
+def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> None:
+    """Move a staged run into DuckDB in one transaction and record it in `runs`."""
+    with _connect(warehouse, read_only=False) as con:
+        con.execute(load_sql("schema"))
+        con.begin()
+        try:
+            for name in ("articles", "mentions", "rejects"):
+                con.register("staged", staging.read(name))
+                con.execute(f"INSERT OR IGNORE INTO {_checked(name)} BY NAME SELECT * FROM staged")
+                con.unregister("staged")
+            for name in AGGREGATES:
+                con.register("staged", staging.read(name))
+                con.execute(f"DELETE FROM {_checked(name)}")
+                con.execute(f"INSERT INTO {_checked(name)} BY NAME SELECT * FROM staged")
+                con.unregister("staged")
+            con.register("staged", to_arrow("runs", [run]))
+            con.execute("INSERT INTO runs BY NAME SELECT * FROM staged")
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    shutil.rmtree(staging.root, ignore_errors=True)
+
+
+def export_parquet(warehouse: Warehouse) -> list[Path]:
+    """Rewrite warehouse/parquet/<table>.parquet from DuckDB; return the files written."""
+    warehouse.parquet_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with _connect(warehouse, read_only=True) as con:
+        for name in table_names():
+            table = con.execute(f"SELECT * FROM {_checked(name)}").fetch_arrow_table()
+            target = warehouse.parquet_dir / f"{name}.parquet"
+            tmp = target.with_suffix(".parquet.tmp")
+            pq.write_table(table, tmp)
+            os.replace(tmp, target)
+            written.append(target)
+    return written
+
+
+def query(warehouse: Warehouse, sql: str, params: Sequence | dict | None = None,
+          ) -> tuple[list[str], list[tuple]]:
+    """Run one read-only query; return (column names, rows)."""
+    if not warehouse.exists():
+        raise WarehouseError(
+            f"no warehouse at {warehouse.db_path}: run `newsner run` first or pass --warehouse"
+        )
+    with _connect(warehouse, read_only=True) as con:
+        try:
+            cursor = con.execute(sql, params)
+        except duckdb.Error as err:
+            raise WarehouseError(str(err).splitlines()[0]) from None
+        if cursor.description is None:
+            return [], []
+        return [col[0] for col in cursor.description], cursor.fetchall()

@@ -1,0 +1,103 @@
+from datetime import datetime
+
+import pytest
+
+from tasks.clean import (
+    article_id,
+    clean_article,
+    clean_records,
+    normalize_text,
+    parse_byline,
+    parse_published,
+    reject_rows,
+)
+
+WIRE = ("Dek line about the story.\n\nFirst  paragraph\u00a0here.\r\n"
+        "Second\u200b paragraph.\nBy Guy Birchall\n\n\n")
+
+
+def _record(text, **meta):
+    return {"external_id": "x.txt", "input_path": "x.txt", "text": text, **meta}
+
+
+def test_normalize_text_repairs_spaces_line_ends_and_invisible_characters():
+    assert normalize_text("  a\u00a0 b\u200b\r\nc\tc  \n") == "a b\nc c\n"
+    assert normalize_text("Cafe\u0301") == "Caf\u00e9"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("By Guy Birchall", ["Guy Birchall"]),
+        ("By Hana Lee and Tomas Reyes", ["Hana Lee", "Tomas Reyes"]),
+        ("BY A. SMITH, B. JONES", ["A. SMITH", "B. JONES"]),
+        ("By the end of the year, prices had risen by a third.", None),
+        ("Byzantine art is on show.", None),
+        ("By 2030 the plant will close", None),
+    ],
+)
+def test_parse_byline(line, expected):
+    assert parse_byline(line) == expected
+
+
+def test_clean_article_moves_byline_to_authors_and_dek_to_description():
+    article, bad = clean_article(_record(WIRE), max_chars=10_000)
+    assert bad is None
+    assert article["authors"] == ["Guy Birchall"]
+    assert "Birchall" not in article["text"]
+    assert article["description"] == "Dek line about the story."
+    assert article["text"] == ("Dek line about the story.\n\nFirst paragraph here.\n\n"
+                               "Second paragraph.")
+    assert article["word_count"] == 10
+
+
+def test_metadata_authors_win_over_the_byline_which_still_leaves_the_text():
+    article, _ = clean_article(_record(WIRE, authors=["Desk Editor"]), max_chars=10_000)
+    assert article["authors"] == ["Desk Editor"] and "Birchall" not in article["text"]
+
+
+def test_missing_date_stays_null_and_says_so():
+    article, _ = clean_article(_record(WIRE), max_chars=10_000)
+    assert article["published_at"] is None and article["date_method"] == "none"
+    article, _ = clean_article(_record(WIRE, published="2025-10-22T02:15:00+09:00"),
+                               max_chars=10_000)
+    assert article["published_at"] == datetime(2025, 10, 21, 17, 15)
+    assert article["date_method"] == "metadata"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-10-21", datetime(2025, 10, 21)),
+        ("2025-10-20T08:30:00Z", datetime(2025, 10, 20, 8, 30)),
+        ("Tue, 21 Oct 2025 10:00:00 +0200", datetime(2025, 10, 21, 8, 0)),
+        ("last Tuesday", None),
+        ("", None),
+    ],
+)
+def test_parse_published(value, expected):
+    assert parse_published(value) == expected
+
+
+def test_empty_and_oversized_articles_are_rejects():
+    _, bad = clean_article(_record("   \n\u200b\nBy Ann Lee\n"), max_chars=1000)
+    assert bad["reason"] == "empty"
+    _, bad = clean_article(_record("word " * 400), max_chars=1000)
+    assert bad["reason"] == "too_long" and "1,000" in bad["detail"]
+
+
+def test_article_id_depends_on_content_not_on_layout():
+    assert article_id("A  b\nc") == article_id("A b c") != article_id("A b d")
+
+
+def test_exact_duplicates_in_one_run_are_kept_once():
+    records = [_record(WIRE), {**_record(WIRE.replace("\n\n", "\n")), "external_id": "y.txt"},
+               _record("Other story.")]
+    articles, rejects, duplicates = clean_records(records, max_chars=10_000)
+    assert [a["external_id"] for a in articles] == ["x.txt", "x.txt"]
+    assert duplicates == 1 and rejects == []
+
+
+def test_reject_ids_are_stable_across_runs():
+    bad = [{"input_path": "a.txt", "external_id": None, "reason": "binary", "detail": "d"}]
+    assert reject_rows(bad, "run1")[0]["reject_id"] == reject_rows(bad, "run2")[0]["reject_id"]
