@@ -50,10 +50,8 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     lines = text.splitlines()
     if not lines or lines[0].strip() != "---":
         return {}, text
-    for end, line in enumerate(lines[1:], start=1):
-        if line.strip() == "---":
-            break
-    else:
+    end = next((i for i, line in enumerate(lines[1:], start=1) if line.strip() == "---"), None)
+    if end is None:
         return {}, text
     meta: dict = {}
     for line in lines[1:end]:

@@ -1,0 +1,41 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+from flows.cli import format_table
+from tests.conftest import ROOT
+
+
+def newsner(*args, cwd=ROOT, env=None):
+    """Run the CLI in its own process, as a user would."""
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_format_table_aligns_columns_and_shows_nulls_as_blank():
+    assert format_table(["a", "bb"], [(1, None), ("long", 2)]).splitlines() == [
+        "a     bb", "----  --", "1", "long  2"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "no/such/dir"], "input path 'no/such/dir' does not exist"),
+        (["run", "seeds", "--model", "xx_nothing_here"], "pip install"),
+        (["sql", "SELECT 1", "--warehouse", "no/such/warehouse"], "no warehouse at"),
+    ],
+)
+def test_user_mistakes_get_one_line_and_no_traceback(args, message):
+    done = newsner(*args)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_setting_from_the_environment_is_one_line():
+    done = newsner("run", "seeds", env={**os.environ, "NEWSNER_BATCH_SIZE": "zero"})
+    assert done.returncode == 2
+    assert done.stderr.startswith("newsner: error: setting batch_size")
+    assert done.stderr.count("\n") == 1

@@ -1,0 +1,218 @@
+"""End to end: the real flow, the real model, a real Prefect server, a real DuckDB file."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from tests.conftest import SEEDS
+
+pytestmark = pytest.mark.slow
+
+
+def run(paths, warehouse):
+    from flows.pipeline import newsner_run
+    from tasks.settings import Settings
+
+    return newsner_run([str(p) for p in paths], Settings(warehouse=warehouse))
+
+
+def rows(warehouse, sql, params=None):
+    with duckdb.connect(str(warehouse / "newsner.duckdb"), read_only=True) as con:
+        return con.execute(sql, params).fetchall()
+
+
+def mentions_of(warehouse, entity_id):
+    return rows(warehouse, "SELECT text, label FROM mentions WHERE entity_id = ? "
+                           "ORDER BY article_id, start_char", [entity_id])
+
+
+@pytest.fixture(scope="module")
+def seeded(prefect_server, tmp_path_factory):
+    warehouse = tmp_path_factory.mktemp("seeded")
+    summary = run([SEEDS], warehouse)
+    return warehouse, summary
+
+
+def test_seeds_fill_every_table(seeded):
+    warehouse, summary = seeded
+    assert summary["n_inputs"] == 11 and summary["n_new_articles"] == 11
+    assert summary["n_rejects"] == 0 and summary["n_mentions"] > 100
+    for table in ("articles", "mentions", "entities", "entity_daily", "cooccurrence", "runs"):
+        assert rows(warehouse, f"SELECT count(*) FROM {table}")[0][0] > 0, table
+    sources = {r[0] for r in rows(warehouse, "SELECT DISTINCT source FROM articles")}
+    assert {"Harbor Wire", "Northern Ledger", "Daily Meridian"} <= sources
+    days = rows(warehouse, "SELECT count(DISTINCT day) FROM entity_daily WHERE day IS NOT NULL")
+    assert days[0][0] >= 7
+
+
+def test_seed_bylines_become_authors_and_never_people(seeded):
+    warehouse, _ = seeded
+    authors = rows(warehouse, "SELECT authors FROM articles WHERE external_id LIKE ?",
+                   ["%2025-10-22-daily-meridian-seoul-missiles.txt"])
+    assert authors == [(["Hana Lee", "Tomas Reyes"],)]
+    people = {r[0] for r in rows(warehouse, "SELECT text FROM mentions WHERE label = 'PERSON'")}
+    assert not people & {"Mina Park", "Tomas Reyes", "Hana Lee", "Clara Jensen"}
+
+
+def test_seed_names_are_canonicalised(seeded):
+    warehouse, _ = seeded
+    kim = mentions_of(warehouse, "person:kim jong un")
+    assert ("Kim", "PERSON") in kim and ("Kim Jong-un", "PERSON") in kim and len(kim) >= 8
+    putin = {t for t, _ in mentions_of(warehouse, "person:vladimir putin")}
+    assert putin == {"Putin", "Vladimir Putin"}
+    north_korea = {t for t, _ in mentions_of(warehouse, "place:north korea")}
+    assert "North Korea's" in north_korea and "North Korea" in north_korea
+    offsets = rows(warehouse, "SELECT count(*) FROM mentions JOIN articles USING (article_id) "
+                              "WHERE substr(articles.text, start_char + 1, end_char - start_char)"
+                              " <> mentions.text")
+    assert offsets == [(0,)]
+
+
+def test_undated_article_stays_undated(seeded):
+    warehouse, _ = seeded
+    undated = rows(warehouse, "SELECT date_method, source FROM articles WHERE published_at IS NULL")
+    assert undated == [("none", None)]
+
+
+def test_rerun_adds_nothing_and_a_new_article_adds_only_itself(seeded, tmp_path):
+    warehouse, _ = seeded
+    tables = ("articles", "mentions", "entities", "entity_daily", "cooccurrence", "rejects")
+    before = {t: rows(warehouse, f"SELECT * FROM {t} ORDER BY ALL") for t in tables}
+    again = run([SEEDS], warehouse)
+    assert again["n_new_articles"] == 0 and again["n_mentions"] == 0
+    assert {t: rows(warehouse, f"SELECT * FROM {t} ORDER BY ALL") for t in tables} == before
+
+    extra = tmp_path / "extra.txt"
+    extra.write_text("Putin met Kim Jong-un in Vladivostok.\nKim praised Putin.\nBy Ann Lee\n")
+    added = run([SEEDS, extra], warehouse)
+    assert added["n_inputs"] == 12 and added["n_new_articles"] == 1
+    new_rows = rows(warehouse, "SELECT count(*) FROM mentions WHERE run_id = ?", [added["run_id"]])
+    assert new_rows[0][0] == added["n_mentions"] > 0
+    assert rows(warehouse, "SELECT count(*) FROM articles")[0][0] == len(before["articles"]) + 1
+
+
+def test_bad_inputs_become_rejects_while_good_ones_are_processed(prefect_server, tmp_path):
+    inputs = tmp_path / "in"
+    shutil.copytree(SEEDS, inputs)
+    (inputs / "broken.txt").write_bytes(b"\x00\x01binary")
+    (inputs / "latin.txt").write_bytes("Caf\xe9".encode("latin-1"))
+    (inputs / "empty.txt").write_text("\n\nBy Ann Lee\n")
+    (inputs / "notes.pdf").write_bytes(b"%PDF")
+    (inputs / "wire-export.jsonl").open("a").write("{oops\n")
+    summary = run([inputs], tmp_path / "w")
+    assert summary["n_new_articles"] == 11
+    assert summary["rejects_by_reason"] == {"binary": 1, "encoding": 1, "empty": 1,
+                                            "unsupported_type": 1, "bad_json": 1}
+    stored = rows(tmp_path / "w", "SELECT reason, count(*) FROM rejects GROUP BY ALL ORDER BY 1")
+    assert stored == sorted(summary["rejects_by_reason"].items())
+
+
+def test_the_shared_seed_article(prefect_server, shared, tmp_path):
+    warehouse = tmp_path / "w"
+    run([shared / "seeds"], warehouse)
+    assert rows(warehouse, "SELECT authors FROM articles") == [(["Guy Birchall"],)]
+    assert rows(warehouse, "SELECT count(*) FROM mentions WHERE text LIKE '%Birchall%'") == [(0,)]
+    kim = mentions_of(warehouse, "person:kim jong un")
+    assert len(kim) >= 5 and ("Kim", "PERSON") in kim
+    entity = rows(warehouse, "SELECT name, label, n_mentions FROM entities WHERE entity_id = ?",
+                  ["person:kim jong un"])
+    assert entity[0][:2] == ("Kim Jong-un", "PERSON") and entity[0][2] >= 5
+    north_korea = {t for t, _ in mentions_of(warehouse, "place:north korea")}
+    assert "North Korea’s" in north_korea
+    assert rows(warehouse, "SELECT count(*) FROM entities WHERE name LIKE 'North Korea%' "
+                           "AND label = 'GPE'") == [(1,)]
+    russia = rows(warehouse, "SELECT n_mentions FROM entities WHERE name = 'Russia'")
+    assert russia[0][0] >= 6
+    names = {r[0] for r in rows(warehouse, "SELECT name FROM entities")}
+    assert {"Vladimir Putin", "Pyongyang", "Moscow", "Seoul", "Ukraine"} <= names
+
+
+def test_newsner_sql_and_duckdb_give_the_same_rows(seeded):
+    import csv
+    import io
+
+    from tests.test_cli import newsner
+
+    warehouse, _ = seeded
+    sql = "SELECT name, label, n_mentions, n_articles FROM entities ORDER BY n_mentions DESC, name"
+    done = newsner("sql", sql, "--csv", "--warehouse", str(warehouse))
+    assert done.returncode == 0, done.stderr
+    printed = list(csv.reader(io.StringIO(done.stdout)))
+    expected = rows(warehouse, sql)
+    assert printed[0] == ["name", "label", "n_mentions", "n_articles"]
+    assert printed[1:] == [[str(v) for v in row] for row in expected] and len(expected) > 20
+    table = newsner("sql", sql, "--warehouse", str(warehouse))
+    assert f"({len(expected)} rows)" in table.stdout and "Kim Jong-un" in table.stdout
+
+
+def test_newsner_top_filters_by_label(seeded):
+    from tests.test_cli import newsner
+
+    warehouse, _ = seeded
+    done = newsner("top", "--label", "person", "--limit", "3", "--csv", "--warehouse",
+                   str(warehouse))
+    lines = done.stdout.splitlines()
+    assert len(lines) == 4 and lines[1].startswith("Kim Jong-un,PERSON,")
+    assert all(",PERSON," in line for line in lines[1:])
+
+
+def _state(warehouse):
+    """What a run changes, without the run ids: articles, mentions and aggregates."""
+    if not (warehouse / "newsner.duckdb").exists():
+        return None
+    return (
+        rows(warehouse, "SELECT article_id FROM articles ORDER BY ALL"),
+        rows(warehouse, "SELECT * EXCLUDE (run_id) FROM mentions ORDER BY ALL"),
+        rows(warehouse, "SELECT * FROM entities ORDER BY ALL"),
+        rows(warehouse, "SELECT * FROM entity_daily ORDER BY ALL"),
+        rows(warehouse, "SELECT * FROM cooccurrence ORDER BY ALL"),
+    )
+
+
+def test_a_killed_run_leaves_the_warehouse_as_it_was_and_the_next_run_completes(
+        prefect_server, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    reference = tmp_path / "reference"
+    run([SEEDS], reference)
+    complete = _state(reference)
+
+    warehouse = tmp_path / "w"
+    part = tmp_path / "part"
+    part.mkdir()
+    for path in sorted(SEEDS.glob("*.txt"))[:4]:
+        shutil.copy(path, part / path.name)
+    run([part], warehouse)
+    before = _state(warehouse)
+    assert len(before[0]) == 4
+
+    env = {**os.environ, "PREFECT_API_URL": prefect_server}
+    outcomes = []
+    for delay in (0.5, 2.0, 3.5, 5.0, 6.5, 8.0):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "run", str(SEEDS), "--warehouse", str(warehouse)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        state = _state(warehouse)
+        assert state in (before, complete), f"inconsistent warehouse after a kill at {delay}s"
+        outcomes.append(state == complete)
+        if state == complete:
+            break
+
+    finished = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "run", str(SEEDS), "--warehouse", str(warehouse)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert _state(warehouse) == complete
+    assert not any((warehouse / ".staging").glob("*/*.parquet"))

@@ -1,0 +1,176 @@
+import re
+from datetime import datetime
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from tasks.warehouse import (
+    AGGREGATES,
+    Warehouse,
+    WarehouseError,
+    arrow_schema,
+    commit_run,
+    compute_aggregates,
+    export_parquet,
+    known_article_ids,
+    load_sql,
+    query,
+    table_names,
+    to_arrow,
+    writer_lock,
+)
+
+ARTICLES = [
+    {"article_id": "a1", "external_id": "one.txt", "source": "Wire", "authors": [],
+     "published_at": datetime(2025, 10, 20, 9), "date_method": "metadata",
+     "text": "Kim met Putin. Seoul watched.", "word_count": 5, "input_path": "one.txt",
+     "run_id": "r1"},
+    {"article_id": "a2", "external_id": "two.txt", "source": "Ledger", "authors": ["Ann Lee"],
+     "published_at": None, "date_method": "none", "text": "Putin spoke. Kim listened in Seoul.",
+     "word_count": 6, "input_path": "two.txt", "run_id": "r1"},
+]
+
+
+def _mention(article_id, start, end, sentence, text, label, entity_id, name):
+    return {"article_id": article_id, "start_char": start, "end_char": end,
+            "sentence_index": sentence, "text": text, "label": label, "entity_id": entity_id,
+            "name": name, "model": "m", "model_version": "1", "run_id": "r1"}
+
+
+MENTIONS = [
+    _mention("a1", 0, 3, 0, "Kim", "PERSON", "person:kim", "Kim"),
+    _mention("a1", 8, 13, 0, "Putin", "PERSON", "person:putin", "Putin"),
+    _mention("a1", 15, 20, 1, "Seoul", "GPE", "place:seoul", "Seoul"),
+    _mention("a2", 0, 5, 0, "Putin", "PERSON", "person:putin", "Putin"),
+    _mention("a2", 13, 16, 1, "Kim", "ORG", "person:kim", "Kim"),
+    _mention("a2", 30, 35, 1, "Seoul", "GPE", "place:seoul", "Seoul"),
+]
+
+RUN = {"run_id": "r1", "started_at": datetime(2025, 1, 1), "finished_at": datetime(2025, 1, 1),
+       "inputs": ["x"], "model": "m", "model_version": "1", "n_inputs": 2, "n_duplicates": 0,
+       "n_new_articles": 2, "n_mentions": 6, "n_rejects": 0}
+
+
+def _stage(warehouse, run_id="r1", articles=ARTICLES, mentions=MENTIONS):
+    staging = warehouse.staging(run_id)
+    staging.write("articles", to_arrow("articles", articles))
+    staging.write("mentions", to_arrow("mentions", mentions))
+    staging.write("rejects", to_arrow("rejects", []))
+    compute_aggregates(warehouse, staging, model="m")
+    return staging
+
+
+def _counts(warehouse):
+    return {t: query(warehouse, f"SELECT count(*) FROM {t}")[1][0][0] for t in table_names()}
+
+
+def test_schema_applies_to_an_empty_database_and_declares_every_table():
+    con = duckdb.connect()
+    con.execute(load_sql("schema"))
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert tables == set(table_names()) == {"articles", "mentions", "entities", "entity_daily",
+                                            "cooccurrence", "rejects", "runs"}
+
+
+def test_arrow_schemas_are_derived_from_schema_sql():
+    sql = load_sql("schema")
+    for table in table_names():
+        body = re.search(rf"CREATE TABLE IF NOT EXISTS {table} \((.*?)\n\);", sql, re.S)[1]
+        declared = re.findall(r"^\s{4}(\w+)\s+[A-Z]", body, re.M)
+        assert arrow_schema(table).names == [c for c in declared if c not in
+                                             ("PRIMARY", "CHECK")]
+
+
+def test_commit_stores_the_run_and_aggregates_match_hand_counts(tmp_path):
+    warehouse = Warehouse(tmp_path)
+    commit_run(warehouse, _stage(warehouse), RUN)
+    assert _counts(warehouse)["mentions"] == 6
+    _, rows = query(warehouse, "SELECT entity_id, name, label, n_mentions, n_articles, first_seen,"
+                               " last_seen FROM entities ORDER BY entity_id")
+    assert rows == [
+        # one PERSON and one ORG vote: the tie goes to the alphabetically first label
+        ("person:kim", "Kim", "ORG", 2, 2, datetime(2025, 10, 20, 9), datetime(2025, 10, 20, 9)),
+        ("person:putin", "Putin", "PERSON", 2, 2, datetime(2025, 10, 20, 9),
+         datetime(2025, 10, 20, 9)),
+        ("place:seoul", "Seoul", "GPE", 2, 2, datetime(2025, 10, 20, 9),
+         datetime(2025, 10, 20, 9)),
+    ]
+    _, rows = query(warehouse, "SELECT CAST(day AS VARCHAR), entity_id, source, n_mentions, "
+                               "n_articles FROM entity_daily WHERE entity_id = 'person:kim'")
+    assert sorted(rows, key=str) == sorted([("2025-10-20", "person:kim", "Wire", 1, 1),
+                                            (None, "person:kim", "Ledger", 1, 1)], key=str)
+    _, rows = query(warehouse, "SELECT * FROM cooccurrence ORDER BY entity_a, entity_b")
+    # a1: Kim+Putin in sentence 0; a2: Kim+Seoul in sentence 1
+    assert rows == [("person:kim", "person:putin", 2, 1), ("person:kim", "place:seoul", 2, 1),
+                    ("person:putin", "place:seoul", 2, 0)]
+
+
+def test_commit_is_idempotent_and_known_ids_are_found(tmp_path):
+    warehouse = Warehouse(tmp_path)
+    commit_run(warehouse, _stage(warehouse), RUN)
+    before = _counts(warehouse)
+    commit_run(warehouse, _stage(warehouse, "r2"), {**RUN, "run_id": "r2"})
+    after = _counts(warehouse)
+    assert after == {**before, "runs": before["runs"] + 1}
+    assert known_article_ids(warehouse, ["a1", "zz"]) == {"a1"}
+
+
+def test_a_commit_that_fails_midway_leaves_the_warehouse_as_it_was(tmp_path):
+    warehouse = Warehouse(tmp_path)
+    commit_run(warehouse, _stage(warehouse), RUN)
+    before = {t: query(warehouse, f"SELECT * FROM {t} ORDER BY ALL")[1] for t in table_names()}
+    new_article = {**ARTICLES[0], "article_id": "a3", "text": "Kim again."}
+    staging = _stage(warehouse, "r2", ARTICLES + [new_article],
+                     MENTIONS + [_mention("a3", 0, 3, 0, "Kim", "PERSON", "person:kim", "Kim")])
+    staging.path("cooccurrence").write_bytes(b"not parquet")  # fails after articles are inserted
+    with pytest.raises(Exception):  # noqa: B017 - any failure must roll back
+        commit_run(warehouse, staging, {**RUN, "run_id": "r2"})
+    after = {t: query(warehouse, f"SELECT * FROM {t} ORDER BY ALL")[1] for t in table_names()}
+    assert after == before
+
+
+def test_parquet_copies_hold_every_table_with_the_declared_columns(tmp_path):
+    warehouse = Warehouse(tmp_path)
+    commit_run(warehouse, _stage(warehouse), RUN)
+    files = export_parquet(warehouse)
+    assert {f.stem for f in files} == set(table_names())
+    for f in files:
+        table = pq.read_table(f)
+        assert table.schema.names == arrow_schema(f.stem).names
+        assert table.num_rows == _counts(warehouse)[f.stem]
+
+
+def test_aggregates_equal_their_recomputation_from_mentions(tmp_path):
+    warehouse = Warehouse(tmp_path)
+    commit_run(warehouse, _stage(warehouse), RUN)
+    for name in AGGREGATES:
+        stored = query(warehouse, f"SELECT * FROM {name} ORDER BY ALL")[1]
+        recomputed = query(warehouse, "CREATE TEMP VIEW all_articles AS SELECT * FROM articles; "
+                           "CREATE TEMP VIEW all_mentions AS SELECT * FROM mentions; "
+                           f"SELECT * FROM ({load_sql(f'aggregate_{name}')}) ORDER BY ALL",
+                           {"model": "m"})[1]
+        assert stored == recomputed
+
+
+def test_a_second_writer_is_refused_while_a_run_holds_the_lock(tmp_path):
+    warehouse = Warehouse(tmp_path)
+    with writer_lock(warehouse):
+        with pytest.raises(WarehouseError, match="locked by another newsner run"):
+            with writer_lock(warehouse):
+                pass
+    with writer_lock(warehouse):  # released again
+        pass
+
+
+def test_query_errors_and_missing_warehouse_are_one_line_messages(tmp_path):
+    with pytest.raises(WarehouseError, match="no warehouse at"):
+        query(Warehouse(tmp_path), "SELECT 1")
+    warehouse = Warehouse(tmp_path)
+    commit_run(warehouse, _stage(warehouse), RUN)
+    with pytest.raises(WarehouseError) as err:
+        query(warehouse, "SELECT nope FROM articles")
+    assert "\n" not in str(err.value)
+    with pytest.raises(WarehouseError):
+        query(warehouse, "DELETE FROM articles")
+    assert _counts(warehouse)["articles"] == 2
