@@ -31,9 +31,10 @@ def format_summary(summary: dict) -> str:
         f"{summary['n_duplicates']} duplicates",
         f"  mentions: {summary['n_mentions']} new",
         f"  rejects:  {summary['n_rejects']}" + (f" ({rejects})" if rejects else ""),
-        "",
-        "top entities in the warehouse:",
     ]
+    if not summary["changed"]:
+        lines.append("  nothing new: the warehouse is unchanged")
+    lines += ["", "top entities in the warehouse:"]
     top = summary["top_entities"]
     if top:
         columns = ["name", "label", "n_mentions", "n_articles"]

@@ -73,10 +73,11 @@ def commit(run: Run, stage_counts: dict, *, model_version: str, top: int = 10) -
         "n_mentions": stage_counts["n_mentions"],
         "n_rejects": rejects.num_rows,
     }
-    commit_run(run.warehouse, run.staging, row)
-    export_parquet(run.warehouse)
+    changed = commit_run(run.warehouse, run.staging, row)
+    if changed or not run.warehouse.parquet_dir.exists():
+        export_parquet(run.warehouse)
     columns, top_rows = query(run.warehouse, load_sql("top_entities"), {"label": None, "limit": top})
-    summary = {**row, "rejects_by_reason": dict(by_reason.most_common()),
+    summary = {**row, "changed": changed, "rejects_by_reason": dict(by_reason.most_common()),
                "top_entities": [dict(zip(columns, r, strict=True)) for r in top_rows]}
     get_run_logger().info("committed run %s: %d new articles, %d mentions, %d rejects",
                           run.run_id, row["n_new_articles"], row["n_mentions"], row["n_rejects"])

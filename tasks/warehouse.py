@@ -183,28 +183,42 @@ def compute_aggregates(warehouse: Warehouse, staging: Staging, *, model: str) ->
     return counts
 
 
-def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> None:
-    """Move a staged run into DuckDB in one transaction and record it in `runs`."""
+def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> bool:
+    """Move a staged run into DuckDB in one transaction and record it in `runs`.
+
+    Return False, and change nothing (not even `runs`), when the run brings nothing new.
+    """
     with _connect(warehouse, read_only=False) as con:
         con.execute(load_sql("schema"))
         con.begin()
         try:
+            changed = 0
             for name in ("articles", "mentions", "rejects"):
                 con.register("staged", staging.read(name))
-                con.execute(f"INSERT OR IGNORE INTO {_checked(name)} BY NAME SELECT * FROM staged")
+                changed += con.execute(
+                    f"INSERT OR IGNORE INTO {_checked(name)} BY NAME SELECT * FROM staged"
+                ).fetchone()[0]
                 con.unregister("staged")
             for name in AGGREGATES:
                 con.register("staged", staging.read(name))
+                changed += con.execute(
+                    f"SELECT count(*) FROM ((FROM {_checked(name)} EXCEPT ALL FROM staged) "
+                    f"UNION ALL (FROM staged EXCEPT ALL FROM {_checked(name)}))"
+                ).fetchone()[0]
                 con.execute(f"DELETE FROM {_checked(name)}")
                 con.execute(f"INSERT INTO {_checked(name)} BY NAME SELECT * FROM staged")
                 con.unregister("staged")
-            con.register("staged", to_arrow("runs", [run]))
-            con.execute("INSERT INTO runs BY NAME SELECT * FROM staged")
-            con.commit()
+            if changed:
+                con.register("staged", to_arrow("runs", [run]))
+                con.execute("INSERT INTO runs BY NAME SELECT * FROM staged")
+                con.commit()
+            else:
+                con.rollback()
         except BaseException:
             con.rollback()
             raise
     shutil.rmtree(staging.root, ignore_errors=True)
+    return bool(changed)
 
 
 def export_parquet(warehouse: Warehouse) -> list[Path]:

@@ -79,10 +79,10 @@ def test_undated_article_stays_undated(seeded):
 
 def test_rerun_adds_nothing_and_a_new_article_adds_only_itself(seeded, tmp_path):
     warehouse, _ = seeded
-    tables = ("articles", "mentions", "entities", "entity_daily", "cooccurrence", "rejects")
+    tables = ("articles", "mentions", "entities", "entity_daily", "cooccurrence", "rejects", "runs")
     before = {t: rows(warehouse, f"SELECT * FROM {t} ORDER BY ALL") for t in tables}
     again = run([SEEDS], warehouse)
-    assert again["n_new_articles"] == 0 and again["n_mentions"] == 0
+    assert again["n_new_articles"] == 0 and again["n_mentions"] == 0 and not again["changed"]
     assert {t: rows(warehouse, f"SELECT * FROM {t} ORDER BY ALL") for t in tables} == before
 
     extra = tmp_path / "extra.txt"
@@ -92,6 +92,7 @@ def test_rerun_adds_nothing_and_a_new_article_adds_only_itself(seeded, tmp_path)
     new_rows = rows(warehouse, "SELECT count(*) FROM mentions WHERE run_id = ?", [added["run_id"]])
     assert new_rows[0][0] == added["n_mentions"] > 0
     assert rows(warehouse, "SELECT count(*) FROM articles")[0][0] == len(before["articles"]) + 1
+    assert rows(warehouse, "SELECT count(*) FROM runs")[0][0] == len(before["runs"]) + 1
 
 
 def test_bad_inputs_become_rejects_while_good_ones_are_processed(prefect_server, tmp_path):
