@@ -27,3 +27,14 @@ lint: $(STAMP)
 
 clean:
 	rm -rf warehouse/newsner.duckdb warehouse/parquet warehouse/.staging .prefect
+
+.PHONY: bench bench-ner-speed
+bench: bench-ner-speed  ## all benchmarks (need ../shared/data)
+
+bench-ner-speed: $(STAMP)  ## NER stage words/s against plain nlp.pipe, same process
+	$(BIN)/python -m benchmarks.ner_speed 500
+
+.PHONY: bench-extract
+bench: bench-extract
+bench-extract: $(STAMP)  ## article-text extraction F1 on ../shared/data/html-dev
+	$(BIN)/python -m benchmarks.extract_quality

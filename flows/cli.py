@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 DEFAULT_INPUT = "seeds"
+COLUMN_FIELDS = ("text", "title", "url", "source", "published", "authors", "id", "description")
 
 
 def format_table(columns: Sequence[str], rows: Sequence[Sequence]) -> str:
@@ -28,7 +29,8 @@ def format_summary(summary: dict) -> str:
     lines = [
         f"newsner run {summary['run_id']} ({summary['model']} {summary['model_version']})",
         f"  articles: {summary['n_inputs']} read, {summary['n_new_articles']} new, "
-        f"{summary['n_duplicates']} duplicates",
+        f"{summary['n_duplicates']} duplicates, {summary['n_other_language']} not in the "
+        "model's language (stored, no NER)",
         f"  mentions: {summary['n_mentions']} new",
         f"  rejects:  {summary['n_rejects']}" + (f" ({rejects})" if rejects else ""),
     ]
@@ -56,6 +58,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tasks.settings import Settings
 
     overrides = {k: v for k, v in (("warehouse", args.warehouse), ("model", args.model)) if v}
+    columns = {f: getattr(args, f"{f}_column") for f in COLUMN_FIELDS if getattr(args, f"{f}_column")}
+    if columns:
+        overrides["csv_columns"] = columns
+    if args.fetch_linked is not None:
+        overrides["fetch_linked"] = args.fetch_linked
     settings = Settings(**overrides)
     paths = args.paths or [DEFAULT_INPUT]
     discover(paths)  # a wrong path fails here, before any server starts
@@ -107,11 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsner", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the pipeline on files or directories")
+    run = sub.add_parser("run", help="run the pipeline on files, directories or URLs")
     run.add_argument("paths", nargs="*", metavar="PATH",
-                     help=f"input files or directories (default: {DEFAULT_INPUT}/)")
+                     help=f"files, directories, URL-list files or http(s) URLs "
+                          f"(default: {DEFAULT_INPUT}/)")
     run.add_argument("--warehouse", metavar="DIR", help="warehouse folder (default: warehouse/)")
     run.add_argument("--model", metavar="NAME", help="installed spaCy pipeline (en_core_web_sm)")
+    for field in COLUMN_FIELDS:
+        run.add_argument(f"--{field}-column", metavar="COL",
+                         help=f"CSV/JSONL column holding the article's {field} (default: {field})")
+    run.add_argument("--fetch-linked", action=argparse.BooleanOptionalAction, default=None,
+                     help="fetch the page of feed items that carry only a summary "
+                          "(default: for URL feeds only)")
     run.set_defaults(func=cmd_run)
 
     sql = sub.add_parser("sql", help="run one read-only SQL query on the warehouse")

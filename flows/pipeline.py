@@ -14,6 +14,7 @@ from tasks.ingest import read_inputs
 from tasks.ner import extract_mentions
 from tasks.settings import Settings
 from tasks.store import Run, commit, select_new_articles
+from tasks.stories import group_stories
 from tasks.warehouse import Warehouse, writer_lock
 
 
@@ -24,10 +25,11 @@ def newsner_run(paths: list[str], settings: Settings | None = None) -> dict:
     run = Run(run_id=flow_run.get_id() or uuid.uuid4().hex, inputs=tuple(map(str, paths)),
               warehouse=Warehouse(Path(settings.warehouse)), model=settings.model)
     with writer_lock(run.warehouse):
-        records, read_rejects = read_inputs(list(run.inputs))
+        records, read_rejects = read_inputs(list(run.inputs), settings)
         cleaned = clean_articles(run.staging, run.run_id, records, read_rejects,
                                  max_chars=settings.max_chars)
         selected = select_new_articles(run)
+        group_stories(run.warehouse, run.staging, threshold=settings.story_threshold)
         found = extract_mentions(run.staging, run.run_id, model=settings.model,
                                  labels=settings.labels, batch_size=settings.batch_size,
                                  n_process=settings.n_process)

@@ -7,6 +7,7 @@ import hashlib
 import re
 import unicodedata
 from datetime import UTC, datetime
+from functools import cache
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -31,9 +32,104 @@ def normalize_text(raw: str) -> str:
     return "\n".join(_RUNS_OF_SPACES.sub(" ", line).strip() for line in text.split("\n"))
 
 
+_TERMINAL = (".", "!", "?", ":", '"', "”", "’", "'", ")", "»")
+
+
+def _is_hard_wrapped(lines: list[str]) -> bool:
+    """Return True when most lines stop near one width: old wire copy broken mid-sentence."""
+    if len(lines) < 4:
+        return False
+    lengths = sorted(len(line) for line in lines)
+    width = lengths[int(len(lengths) * 0.8)]
+    mid_sentence = sum(not line.endswith(_TERMINAL) for line in lines[:-1])
+    return (30 <= width <= 100 and lengths[-1] <= 1.1 * width
+            and sum(n >= 0.7 * width for n in lengths) >= 0.6 * len(lengths)
+            and mid_sentence >= 0.5 * (len(lines) - 1))
+
+
+def _join(left: str, right: str) -> str:
+    if left.endswith("-") and left[-2:-1].isalpha() and right[:1].islower():
+        return left[:-1] + right  # a word hyphenated at the line end
+    return f"{left} {right}"
+
+
 def split_paragraphs(text: str) -> list[str]:
-    """Return the non-empty lines of normalised wire copy: one paragraph a line."""
-    return [line for line in text.split("\n") if line]
+    """Return the paragraphs of normalised text.
+
+    Blank lines always separate paragraphs. Otherwise a line is a paragraph (wire copy), except in
+    hard-wrapped copy, where lines join until one ends a sentence short of the wrap width, and
+    where a line that ends mid-sentence is followed by one starting in lower case.
+    """
+    lines = [line for line in text.split("\n") if line]
+    wrapped = _is_hard_wrapped(lines)
+    width = sorted(len(line) for line in lines)[int(len(lines) * 0.8)] if lines else 0
+    paragraphs: list[str] = []
+    for block in re.split(r"\n\s*\n", text):
+        current, last = "", ""
+        for line in (line for line in block.split("\n") if line):
+            if current:
+                ends_sentence = last.endswith(_TERMINAL)
+                if wrapped:
+                    joins = not (ends_sentence and len(last) < 0.85 * width)
+                else:
+                    joins = not ends_sentence and line[:1].islower()
+                if joins:
+                    current = _join(current, line)
+                else:
+                    paragraphs.append(current)
+                    current = line
+            else:
+                current = line
+            last = line
+        if current:
+            paragraphs.append(current)
+    return paragraphs
+
+
+# Whole lines that are page furniture, not news.
+_BOILERPLATE = re.compile(
+    r"^(?:advertisement|advertising|sponsored( content)?|skip advertisement|story continues below"
+    r"( advertisement)?|continue reading( below)?|read more|read more:.*|related:.*|see also:.*"
+    r"|sign up (?:for|to) (?:our|the) .*newsletters?.*|subscribe( now)?(?: to .*)?"
+    r"|share (?:this|on) .*|click here .*|follow us on .*|(?:image|photo)(?: credit)?:.*"
+    r"|supported by|listen to (?:this|the) article.*|\d+ min read)[.!]?$",
+    re.IGNORECASE)
+# "WASHINGTON (AP) —", "LONDON, Oct 24 (Reuters) -", "PARIS (AFP) --", "BEIRUT —".
+_DATELINE = re.compile(
+    r"^(?P<dateline>(?P<place>[A-Z][A-Z.'’ -]{1,40}?(?:, [A-Z][A-Za-z.]+)?)"
+    r"(?:,? (?P<date>[A-Z][a-z]{2,8}\.? \d{1,2}(?:, \d{4})?))?"
+    r"(?: \((?P<wire>[A-Za-z][A-Za-z .&-]{1,30})\))?)\s*(?:—|–|--|-|:)\s+(?=\S)")
+# Lines wire services append: "(Reporting by ...; Editing by ...)", "© 2025 Reuters", "Copyright ..."
+_WIRE_MARKER = re.compile(
+    r"^(?:\((?:reporting|writing|additional reporting|editing|compiled) by[^)]*\)"
+    r"|(?:©|\(c\)|copyright)\s*\d{4}.*|.*all rights reserved\.?"
+    r"|-+\s*(?:reuters|ap|afp|the associated press)\s*-*)$", re.IGNORECASE)
+
+
+def strip_boilerplate(paragraphs: list[str]) -> list[str]:
+    """Return `paragraphs` without page-furniture lines ("Advertisement", "Read more", ...)."""
+    return [p for p in paragraphs if not _BOILERPLATE.match(p)]
+
+
+def take_wire_attribution(paragraphs: list[str]) -> tuple[list[str], str | None]:
+    """Return (paragraphs, attribution): the dateline and wire markers moved out of the text."""
+    found = []
+    kept = []
+    for p in paragraphs:
+        if _WIRE_MARKER.match(p):
+            found.append(p)
+        else:
+            kept.append(p)
+    for i, p in enumerate(kept[:3]):
+        match = _DATELINE.match(p)
+        place = match and match["place"]
+        # An all-caps place and either a wire name or a date: "WASHINGTON (AP) —", "LONDON, Oct 24 -"
+        if match and place.upper() == place and (match["wire"] or match["date"] or
+                                                 p[match.end("dateline"):].lstrip()[:1] in "—–"):
+            found.insert(0, match["dateline"].strip())
+            kept[i] = p[match.end():]
+            break
+    return kept, "; ".join(found) or None
 
 
 def parse_byline(paragraph: str) -> list[str] | None:
@@ -49,8 +145,10 @@ def parse_byline(paragraph: str) -> list[str] | None:
     return names
 
 
-def parse_published(value: str | None) -> datetime | None:
+def parse_published(value: str | datetime | None) -> datetime | None:
     """Return `value` (ISO 8601 or RFC 2822) as a naive UTC datetime, or None if unparseable."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
     if not value:
         return None
     value = value.strip()
@@ -71,37 +169,84 @@ def article_id(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()[:16]
 
 
+# Outlets and desks that stand where an author's name should: kept out of `authors`.
+OUTLETS = frozenset("""
+ap|the associated press|associated press|reuters|reuters staff|thomson reuters|afp|agence france-presse|
+agence france presse|bloomberg|bloomberg news|upi|united press international|dpa|pa|pa media|
+press association|bbc|bbc news|cnn|cnn wire|staff|staff writer|staff writers|staff reporter|news desk|
+newsdesk|web desk|editorial board|the editorial board|wire staff|wire services|news service|agencies|
+ap staff|afp staff|the guardian|guardian staff|associated press staff
+""".replace("\n", "").split("|"))
+_AUTHOR_PREFIX = re.compile(r"^(?:by|from)\s+", re.IGNORECASE)
+
+
+def clean_authors(authors: list[str], *, source: str | None = None) -> list[str]:
+    """Return author names without outlet and desk names, "By " prefixes or repeats."""
+    outlets = OUTLETS | ({source.casefold()} if source else set())
+    kept: dict[str, str] = {}
+    for author in authors:
+        name = " ".join(_AUTHOR_PREFIX.sub("", author).split()).strip(" ,;.")
+        folded = name.casefold()
+        if not name or folded in outlets or folded.endswith((" staff", " news service")):
+            continue
+        kept.setdefault(folded, name)
+    return list(kept.values())
+
+
+@cache
+def _language_identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str) -> tuple[str | None, float | None]:
+    """Return (ISO 639-1 code, confidence 0-1) of `text`; (None, None) when there is no text."""
+    sample = text[:3000]
+    if not sample.strip():
+        return None, None
+    language, score = _language_identifier().classify(sample)
+    return language, round(float(score), 4)
+
+
 def clean_article(record: dict, *, max_chars: int) -> tuple[dict | None, dict | None]:
     """Return (article, None) for a usable record or (None, reject) with the reason."""
-    where = record["input_path"]
-    paragraphs = split_paragraphs(normalize_text(record.get("text") or ""))
+    where, external_id = record["input_path"], record["external_id"]
+    paragraphs = strip_boilerplate(split_paragraphs(normalize_text(record.get("text") or "")))
+    paragraphs, wire_attribution = take_wire_attribution(paragraphs)
     authors = list(record.get("authors") or [])
     if paragraphs and (byline := parse_byline(paragraphs[-1])) is not None:
         paragraphs.pop()
         authors = authors or byline
     text = "\n\n".join(paragraphs)
     if not text:
-        return None, reject(where, "empty", f"{record['external_id']}: no text after cleaning",
-                            external_id=record["external_id"])
+        return None, reject(where, "empty", f"{external_id}: no text after cleaning",
+                            external_id=external_id)
     if len(text) > max_chars:
-        return None, reject(where, "too_long", f"{record['external_id']}: {len(text):,} characters, "
-                            f"over max_chars={max_chars:,}", external_id=record["external_id"])
+        return None, reject(where, "too_long", f"{external_id}: {len(text):,} characters, "
+                            f"over max_chars={max_chars:,}", external_id=external_id)
     published_at = parse_published(record.get("published"))
     description = record.get("description")
-    if description is None and len(paragraphs) > 1:
+    if description is None and record.get("layout", "wire") == "wire" and len(paragraphs) > 1:
         description = paragraphs[0]  # the dek line of wire copy
+    title = normalize_text(record["title"]).strip() if record.get("title") else None
+    language, language_score = detect_language(f"{title or ''}\n{text}")
     return {
         "article_id": article_id(text),
-        "external_id": record["external_id"],
+        "external_id": external_id,
         "source": record.get("source"),
         "url": record.get("url"),
-        "title": normalize_text(record["title"]) if record.get("title") else None,
-        "description": normalize_text(description) if description else None,
-        "authors": authors,
+        "title": title,
+        "description": " ".join(normalize_text(description).split()) if description else None,
+        "authors": clean_authors(authors, source=record.get("source")),
         "published_at": published_at,
-        "date_method": "metadata" if published_at else "none",
+        "date_method": (record.get("date_method") or "metadata") if published_at else "none",
         "text": text,
         "word_count": len(text.split()),
+        "language": language,
+        "language_score": language_score,
+        "extraction_method": record.get("extraction_method") or "wire",
+        "wire_attribution": wire_attribution,
         "input_path": where,
     }, None
 

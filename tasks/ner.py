@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from functools import cache
@@ -122,18 +123,26 @@ def find_mentions(nlp, articles: Sequence[dict], *, labels: Iterable[str], batch
     return mentions
 
 
+def processes_for(n_articles: int, setting: int) -> int:
+    """Return how many processes nlp.pipe should use: the setting, or by input size when it is 0."""
+    if setting:
+        return setting
+    return max(1, min(os.cpu_count() or 1, n_articles // 200))
+
+
 @task(name="extract-mentions", cache_policy=NO_CACHE)
 def extract_mentions(staging: Staging, run_id: str, *, model: str, labels: tuple[str, ...],
                      batch_size: int, n_process: int) -> dict:
-    """Run NER on the staged new articles and stage their mentions; return the stage's counts."""
-    articles = staging.read("articles").select(["article_id", "text"]).to_pylist()
+    """Run NER on the staged new articles in the model's language; return the stage's counts."""
+    articles = staging.read("articles").select(["article_id", "text", "language"]).to_pylist()
     nlp = load_nlp(model)
-    mentions = find_mentions(nlp, articles, labels=labels, batch_size=batch_size,
-                             n_process=n_process)
+    fits = [a for a in articles if a["language"] in (None, nlp.lang)]
+    mentions = find_mentions(nlp, fits, labels=labels, batch_size=batch_size,
+                             n_process=processes_for(len(fits), n_process))
     version = model_version(nlp)
     rows = [{**m, "model": model, "model_version": version, "run_id": run_id} for m in mentions]
     staging.write("mentions", to_arrow("mentions", rows))
-    words = sum(len(a["text"].split()) for a in articles)
-    counts = {"n_words": words, "n_mentions": len(rows), "model_version": version}
+    counts = {"n_words": sum(len(a["text"].split()) for a in fits), "n_mentions": len(rows),
+              "n_other_language": len(articles) - len(fits), "model_version": version}
     get_run_logger().info("NER with %s %s: %s", model, version, counts)
     return counts

@@ -8,6 +8,16 @@ REASONS: dict[str, str] = {
     "empty": "no article text is left after cleaning",
     "too_long": "the article is longer than the max_chars setting",
     "unsupported_type": "the file type is not one newsner reads",
+    "bad_csv": "a CSV file without the text column, or a malformed row",
+    "bad_feed": "an RSS/Atom document with no readable items",
+    "too_little_text": "an HTML page with less article text than the min_chars setting",
+    "bad_url": "not an http(s) URL",
+    "http_error": "the server answered 4xx, or 5xx on every attempt",
+    "timeout": "no answer within the fetch timeout, on every attempt",
+    "network": "the connection failed on every attempt",
+    "too_many_redirects": "more redirects than fetch_max_redirects",
+    "too_large": "a body larger than the max_bytes setting",
+    "bad_content_type": "the server sent something that is not HTML, a feed or text",
 }
 
 

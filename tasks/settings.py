@@ -24,5 +24,18 @@ class Settings(BaseSettings):
     model: str = "en_core_web_sm"
     labels: tuple[str, ...] = NAMED_LABELS
     batch_size: int = Field(default=64, ge=1)
-    n_process: int = Field(default=1, ge=1)
+    n_process: int = Field(default=0, ge=0)  # 0: one process per 200 articles, up to the cores
     max_chars: int = Field(default=200_000, ge=1000)  # longer articles are rejected as too_long
+    max_bytes: int = Field(default=5_000_000, ge=1000)  # cap on a fetched or decompressed body
+    min_chars: int = Field(default=200, ge=0)  # less text extracted from a page is too_little_text
+    # Web fetching: explicit timeout, bounded retries on 5xx/timeouts, redirect and size caps.
+    fetch_timeout: float = Field(default=10.0, gt=0)
+    fetch_retries: int = Field(default=2, ge=0, le=10)
+    fetch_max_redirects: int = Field(default=5, ge=0)
+    fetch_concurrency: int = Field(default=4, ge=1, le=32)
+    # Fetch the page behind a feed item that carries only a summary: None = for URL feeds only.
+    fetch_linked: bool | None = None
+    # CSV/JSONL column for each field, e.g. {"text": "body", "published": "date"}.
+    csv_columns: dict[str, str] = Field(default_factory=dict)
+    # Near-duplicate detection: estimated Jaccard similarity of word 3-shingles.
+    story_threshold: float = Field(default=0.7, gt=0, le=1)

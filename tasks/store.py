@@ -70,6 +70,7 @@ def commit(run: Run, stage_counts: dict, *, model_version: str, top: int = 10) -
         "n_inputs": stage_counts["n_inputs"],
         "n_duplicates": stage_counts["n_duplicates"],
         "n_new_articles": stage_counts["n_new_articles"],
+        "n_other_language": stage_counts["n_other_language"],
         "n_mentions": stage_counts["n_mentions"],
         "n_rejects": rejects.num_rows,
     }

@@ -26,6 +26,8 @@ PARQUET_DIR = "parquet"
 STAGING_DIR = ".staging"
 LOCK_NAME = ".newsner.lock"
 
+# Tables a run adds rows to; rows already there are kept (INSERT OR IGNORE on the primary key).
+STORED = ("articles", "story_signatures", "story_bands", "mentions", "rejects")
 # Tables rebuilt from `articles` and `mentions` by the aggregation stage, in build order.
 AGGREGATES = ("entities", "entity_daily", "cooccurrence")
 
@@ -169,6 +171,15 @@ def known_article_ids(warehouse: Warehouse, article_ids: Sequence[str]) -> set[s
     return {row[0] for row in rows}
 
 
+def story_candidates(warehouse: Warehouse, band_keys: Sequence[int]) -> list[tuple[str, str, bytes]]:
+    """Return (article_id, story_id, signature) of stored articles sharing any of `band_keys`."""
+    if not warehouse.exists() or not band_keys:
+        return []
+    with _connect(warehouse, read_only=True) as con:
+        con.register("wanted", pa.table({"band_key": pa.array(band_keys, pa.int64())}))
+        return con.execute(load_sql("story_candidates")).fetchall()
+
+
 def compute_aggregates(warehouse: Warehouse, staging: Staging, *, model: str) -> dict[str, int]:
     """Stage the aggregate tables over stored plus staged rows; return their row counts."""
     counts = {}
@@ -193,7 +204,7 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> bool:
         con.begin()
         try:
             changed = 0
-            for name in ("articles", "mentions", "rejects"):
+            for name in STORED:
                 con.register("staged", staging.read(name))
                 changed += con.execute(
                     f"INSERT OR IGNORE INTO {_checked(name)} BY NAME SELECT * FROM staged"

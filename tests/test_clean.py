@@ -5,11 +5,16 @@ import pytest
 from tasks.clean import (
     article_id,
     clean_article,
+    clean_authors,
     clean_records,
+    detect_language,
     normalize_text,
     parse_byline,
     parse_published,
     reject_rows,
+    split_paragraphs,
+    strip_boilerplate,
+    take_wire_attribution,
 )
 
 WIRE = ("Dek line about the story.\n\nFirst  paragraph\u00a0here.\r\n"
@@ -101,3 +106,67 @@ def test_exact_duplicates_in_one_run_are_kept_once():
 def test_reject_ids_are_stable_across_runs():
     bad = [{"input_path": "a.txt", "external_id": None, "reason": "binary", "detail": "d"}]
     assert reject_rows(bad, "run1")[0]["reject_id"] == reject_rows(bad, "run2")[0]["reject_id"]
+
+
+def test_datelines_and_wire_markers_become_wire_attribution():
+    text = ("WASHINGTON (AP) — The Senate voted on Tuesday to approve the package.\n"
+            "Leaders promised a vote before the end of the month.\n"
+            "(Reporting by Jane Doe; Editing by John Roe)\n"
+            "Copyright 2025 The Associated Press. All rights reserved.")
+    article, _ = clean_article(_record(text), max_chars=10_000)
+    assert article["text"].startswith("The Senate voted")
+    assert "Reporting" not in article["text"] and "Copyright" not in article["text"]
+    assert article["wire_attribution"].startswith("WASHINGTON (AP); (Reporting by Jane Doe")
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "dateline", "rest"),
+    [
+        ("LONDON, Oct 24 (Reuters) - Britain said on Friday.", "LONDON, Oct 24 (Reuters)",
+         "Britain said on Friday."),
+        ("PARIS (AFP) -- France said.", "PARIS (AFP)", "France said."),
+        ("BEIRUT — Lebanon said.", "BEIRUT", "Lebanon said."),
+        ("NATO - the alliance - said.", None, "NATO - the alliance - said."),
+        ("US: the best", None, "US: the best"),
+    ],
+)
+def test_take_wire_attribution(paragraph, dateline, rest):
+    assert take_wire_attribution([paragraph]) == ([rest], dateline)
+
+
+def test_hard_wrapped_wire_copy_is_rejoined_into_paragraphs():
+    text = ("The Senate voted on Tuesday to approve a sweeping package of\n"
+            "measures that would expand the government's power to monitor\n"
+            "suspected terrorists, officials said.\n"
+            "The bill now goes to the House, where leaders have promised a\n"
+            "vote before the end of the month.\n"
+            "Critics said the bill went too far.")
+    assert split_paragraphs(text) == [
+        "The Senate voted on Tuesday to approve a sweeping package of measures that would expand "
+        "the government's power to monitor suspected terrorists, officials said.",
+        "The bill now goes to the House, where leaders have promised a vote before the end of the "
+        "month.",
+        "Critics said the bill went too far."]
+
+
+def test_one_paragraph_a_line_copy_is_left_alone_but_broken_sentences_join():
+    assert split_paragraphs("Kim spoke.\nPutin listened.\nHe said the talks\nwould go on.") == [
+        "Kim spoke.", "Putin listened.", "He said the talks would go on."]
+
+
+def test_boilerplate_lines_are_removed():
+    assert strip_boilerplate(["Advertisement", "Kim spoke.", "Read more: the summit",
+                              "Sign up for our daily newsletter", "SUBSCRIBE"]) == ["Kim spoke."]
+
+
+def test_outlet_names_are_kept_out_of_authors():
+    assert clean_authors(["By Jane Doe", "Associated Press", "Reuters Staff", "Harbor Wire",
+                          "jane doe"], source="Harbor Wire") == ["Jane Doe"]
+
+
+def test_language_is_detected_with_a_confidence():
+    language, score = detect_language("Der Bundestag hat am Donnerstag ein neues Gesetz "
+                                      "zur Energieversorgung beschlossen.")
+    assert language == "de" and 0.5 < score <= 1
+    article, _ = clean_article(_record(WIRE), max_chars=10_000)
+    assert article["language"] == "en"

@@ -25,10 +25,11 @@ ARTICLES = [
     {"article_id": "a1", "external_id": "one.txt", "source": "Wire", "authors": [],
      "published_at": datetime(2025, 10, 20, 9), "date_method": "metadata",
      "text": "Kim met Putin. Seoul watched.", "word_count": 5, "input_path": "one.txt",
-     "run_id": "r1"},
+     "extraction_method": "wire", "story_id": "a1", "run_id": "r1"},
     {"article_id": "a2", "external_id": "two.txt", "source": "Ledger", "authors": ["Ann Lee"],
      "published_at": None, "date_method": "none", "text": "Putin spoke. Kim listened in Seoul.",
-     "word_count": 6, "input_path": "two.txt", "run_id": "r1"},
+     "word_count": 6, "input_path": "two.txt", "extraction_method": "wire", "story_id": "a1",
+     "run_id": "r1"},
 ]
 
 
@@ -49,7 +50,7 @@ MENTIONS = [
 
 RUN = {"run_id": "r1", "started_at": datetime(2025, 1, 1), "finished_at": datetime(2025, 1, 1),
        "inputs": ["x"], "model": "m", "model_version": "1", "n_inputs": 2, "n_duplicates": 0,
-       "n_new_articles": 2, "n_mentions": 6, "n_rejects": 0}
+       "n_new_articles": 2, "n_other_language": 0, "n_mentions": 6, "n_rejects": 0}
 
 
 def _stage(warehouse, run_id="r1", articles=ARTICLES, mentions=MENTIONS):
@@ -69,8 +70,9 @@ def test_schema_applies_to_an_empty_database_and_declares_every_table():
     con = duckdb.connect()
     con.execute(load_sql("schema"))
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    assert tables == set(table_names()) == {"articles", "mentions", "entities", "entity_daily",
-                                            "cooccurrence", "rejects", "runs"}
+    assert tables == set(table_names()) == {
+        "articles", "story_signatures", "story_bands", "mentions", "entities", "entity_daily",
+        "cooccurrence", "rejects", "runs"}
 
 
 def test_arrow_schemas_are_derived_from_schema_sql():
@@ -86,20 +88,20 @@ def test_commit_stores_the_run_and_aggregates_match_hand_counts(tmp_path):
     warehouse = Warehouse(tmp_path)
     commit_run(warehouse, _stage(warehouse), RUN)
     assert _counts(warehouse)["mentions"] == 6
-    _, rows = query(warehouse, "SELECT entity_id, name, label, n_mentions, n_articles, first_seen,"
-                               " last_seen FROM entities ORDER BY entity_id")
+    _, rows = query(warehouse, "SELECT entity_id, name, label, n_mentions, n_articles, n_stories,"
+                               " first_seen, last_seen FROM entities ORDER BY entity_id")
+    day = datetime(2025, 10, 20, 9)
     assert rows == [
-        # one PERSON and one ORG vote: the tie goes to the alphabetically first label
-        ("person:kim", "Kim", "ORG", 2, 2, datetime(2025, 10, 20, 9), datetime(2025, 10, 20, 9)),
-        ("person:putin", "Putin", "PERSON", 2, 2, datetime(2025, 10, 20, 9),
-         datetime(2025, 10, 20, 9)),
-        ("place:seoul", "Seoul", "GPE", 2, 2, datetime(2025, 10, 20, 9),
-         datetime(2025, 10, 20, 9)),
+        # one PERSON and one ORG vote: the tie goes to the alphabetically first label;
+        # both articles are copies of one story
+        ("person:kim", "Kim", "ORG", 2, 2, 1, day, day),
+        ("person:putin", "Putin", "PERSON", 2, 2, 1, day, day),
+        ("place:seoul", "Seoul", "GPE", 2, 2, 1, day, day),
     ]
     _, rows = query(warehouse, "SELECT CAST(day AS VARCHAR), entity_id, source, n_mentions, "
-                               "n_articles FROM entity_daily WHERE entity_id = 'person:kim'")
-    assert sorted(rows, key=str) == sorted([("2025-10-20", "person:kim", "Wire", 1, 1),
-                                            (None, "person:kim", "Ledger", 1, 1)], key=str)
+                               "n_articles, n_stories FROM entity_daily WHERE entity_id = 'person:kim'")
+    assert sorted(rows, key=str) == sorted([("2025-10-20", "person:kim", "Wire", 1, 1, 1),
+                                            (None, "person:kim", "Ledger", 1, 1, 1)], key=str)
     _, rows = query(warehouse, "SELECT * FROM cooccurrence ORDER BY entity_a, entity_b")
     # a1: Kim+Putin in sentence 0; a2: Kim+Seoul in sentence 1
     assert rows == [("person:kim", "person:putin", 2, 1), ("person:kim", "place:seoul", 2, 1),
@@ -119,7 +121,7 @@ def test_a_commit_that_fails_midway_leaves_the_warehouse_as_it_was(tmp_path):
     warehouse = Warehouse(tmp_path)
     commit_run(warehouse, _stage(warehouse), RUN)
     before = {t: query(warehouse, f"SELECT * FROM {t} ORDER BY ALL")[1] for t in table_names()}
-    new_article = {**ARTICLES[0], "article_id": "a3", "text": "Kim again."}
+    new_article = {**ARTICLES[0], "article_id": "a3", "story_id": "a3", "text": "Kim again."}
     staging = _stage(warehouse, "r2", ARTICLES + [new_article],
                      MENTIONS + [_mention("a3", 0, 3, 0, "Kim", "PERSON", "person:kim", "Kim")])
     staging.path("cooccurrence").write_bytes(b"not parquet")  # fails after articles are inserted

@@ -1,7 +1,7 @@
 -- One row per entity: majority label and name, totals, first and last publication seen.
 WITH
 source AS (
-    SELECT m.entity_id, m.name, m.label, m.article_id, a.published_at
+    SELECT m.entity_id, m.name, m.label, m.article_id, a.story_id, a.published_at
     FROM all_mentions AS m
     JOIN all_articles AS a USING (article_id)
     WHERE m.model = $model
@@ -27,6 +27,7 @@ totals AS (
         entity_id,
         count(*) AS n_mentions,
         count(DISTINCT article_id) AS n_articles,
+        count(DISTINCT story_id) AS n_stories,
         min(published_at) AS first_seen,
         max(published_at) AS last_seen
     FROM source
@@ -34,7 +35,9 @@ totals AS (
 ),
 
 final AS (
-    SELECT t.entity_id, n.name, l.label, t.n_mentions, t.n_articles, t.first_seen, t.last_seen
+    SELECT
+        t.entity_id, n.name, l.label, t.n_mentions, t.n_articles, t.n_stories, t.first_seen,
+        t.last_seen
     FROM totals AS t
     JOIN label_votes AS l USING (entity_id)
     JOIN name_votes AS n USING (entity_id)

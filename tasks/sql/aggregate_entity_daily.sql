@@ -1,14 +1,18 @@
 -- Mentions and articles per entity, per UTC publication day, per source.
 WITH
 source AS (
-    SELECT CAST(a.published_at AS DATE) AS day, m.entity_id, a.source, m.article_id
+    SELECT CAST(a.published_at AS DATE) AS day, m.entity_id, a.source, m.article_id, a.story_id
     FROM all_mentions AS m
     JOIN all_articles AS a USING (article_id)
     WHERE m.model = $model
 ),
 
 final AS (
-    SELECT day, entity_id, source, count(*) AS n_mentions, count(DISTINCT article_id) AS n_articles
+    SELECT
+        day, entity_id, source,
+        count(*) AS n_mentions,
+        count(DISTINCT article_id) AS n_articles,
+        count(DISTINCT story_id) AS n_stories
     FROM source
     GROUP BY day, entity_id, source
 )

@@ -13,8 +13,24 @@ CREATE TABLE IF NOT EXISTS articles (
     date_method     VARCHAR NOT NULL CHECK (date_method IN ('metadata', 'feed', 'text', 'none')),
     text            VARCHAR NOT NULL,      -- cleaned text that NER saw; mention offsets point into it
     word_count      INTEGER NOT NULL CHECK (word_count >= 0),
+    language        VARCHAR,               -- ISO 639-1 code detected from the text
+    language_score  DOUBLE,                -- detector confidence, 0-1
+    extraction_method VARCHAR NOT NULL,    -- wire, jsonl, csv, trafilatura, feed-content, feed-summary, feed-title
+    wire_attribution VARCHAR,              -- dateline and wire markers taken out of the text
+    story_id        VARCHAR NOT NULL,      -- shared by near-duplicate copies of one story
     input_path      VARCHAR NOT NULL,      -- file the article came from
     run_id          VARCHAR NOT NULL       -- run that first stored it
+);
+
+CREATE TABLE IF NOT EXISTS story_signatures (
+    article_id      VARCHAR PRIMARY KEY,
+    signature       BLOB NOT NULL          -- MinHash (128 x uint64) of the text's word 3-shingles
+);
+
+CREATE TABLE IF NOT EXISTS story_bands (
+    band_key        BIGINT NOT NULL,       -- LSH band hash: articles sharing one are candidate copies
+    article_id      VARCHAR NOT NULL,
+    PRIMARY KEY (band_key, article_id)
 );
 
 CREATE TABLE IF NOT EXISTS mentions (
@@ -39,6 +55,7 @@ CREATE TABLE IF NOT EXISTS entities (
     label           VARCHAR NOT NULL,      -- majority label of its mentions
     n_mentions      INTEGER NOT NULL,
     n_articles      INTEGER NOT NULL,
+    n_stories       INTEGER NOT NULL,      -- distinct stories: near-duplicate copies count once
     first_seen      TIMESTAMP,             -- earliest published_at of an article mentioning it
     last_seen       TIMESTAMP
 );
@@ -48,7 +65,8 @@ CREATE TABLE IF NOT EXISTS entity_daily (
     entity_id       VARCHAR NOT NULL,
     source          VARCHAR,
     n_mentions      INTEGER NOT NULL,
-    n_articles      INTEGER NOT NULL
+    n_articles      INTEGER NOT NULL,
+    n_stories       INTEGER NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS cooccurrence (
@@ -78,7 +96,8 @@ CREATE TABLE IF NOT EXISTS runs (
     model_version   VARCHAR NOT NULL,
     n_inputs        INTEGER NOT NULL,      -- articles read, before de-duplication
     n_duplicates    INTEGER NOT NULL,      -- same text as another input of the run
-    n_new_articles  INTEGER NOT NULL,      -- not in the warehouse before: these went to NER
+    n_new_articles  INTEGER NOT NULL,      -- not in the warehouse before
+    n_other_language INTEGER NOT NULL,     -- new articles kept but not sent to NER (language)
     n_mentions      INTEGER NOT NULL,      -- new mentions
     n_rejects       INTEGER NOT NULL
 );

@@ -1,0 +1,104 @@
+"""Stories: near-duplicate copies of one article (the same wire story, lightly edited) share a
+`story_id`, found with MinHash signatures and LSH bands stored in the warehouse."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+from datasketch import MinHash
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.warehouse import Staging, Warehouse, story_candidates, to_arrow
+
+NUM_PERM = 128
+BANDS, ROWS = 16, 8          # 16 bands of 8 rows: pairs above ~0.7 similarity become candidates
+SHINGLE = 3
+_WORD = re.compile(r"\w+")
+
+
+def shingles(text: str) -> set[bytes]:
+    """Return the word 3-shingles of `text`, case-folded (the words themselves for short texts)."""
+    words = _WORD.findall(text.casefold())
+    if len(words) < SHINGLE:
+        return {w.encode() for w in words}
+    return {" ".join(words[i:i + SHINGLE]).encode() for i in range(len(words) - SHINGLE + 1)}
+
+
+def signature(text: str) -> np.ndarray | None:
+    """Return the MinHash signature of `text`, or None when it has no words."""
+    grams = shingles(text)
+    if not grams:
+        return None
+    minhash = MinHash(num_perm=NUM_PERM, seed=1)
+    minhash.update_batch(list(grams))
+    return minhash.hashvalues.astype(np.uint64)
+
+
+def band_keys(sig: np.ndarray) -> list[int]:
+    """Return the LSH band keys of a signature: equal keys mark candidate near-duplicates."""
+    keys = []
+    for band in range(BANDS):
+        digest = hashlib.blake2b(sig[band * ROWS:(band + 1) * ROWS].tobytes() + bytes([band]),
+                                 digest_size=8).digest()
+        keys.append(int.from_bytes(digest, "big", signed=True))
+    return keys
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Return the estimated Jaccard similarity of two signatures."""
+    return float(np.mean(a == b))
+
+
+def assign_story_ids(new: list[tuple[str, np.ndarray | None]],
+                     stored: list[tuple[str, str, np.ndarray]], *, threshold: float,
+                     ) -> dict[str, str]:
+    """Return article_id -> story_id for `new` articles, in order.
+
+    An article joins the story of its most similar earlier article (stored or new) above
+    `threshold`; otherwise it starts a story named after itself. Stored stories never change.
+    """
+    by_band: dict[int, list[tuple[str, str, np.ndarray]]] = {}
+    for article_id, story_id, sig in stored:
+        for key in band_keys(sig):
+            by_band.setdefault(key, []).append((article_id, story_id, sig))
+    stories: dict[str, str] = {}
+    for article_id, sig in new:
+        if sig is None:
+            stories[article_id] = article_id
+            continue
+        keys = band_keys(sig)
+        candidates = {c[0]: c for key in keys for c in by_band.get(key, [])}
+        scored = sorted(((similarity(sig, c[2]), c[1]) for c in candidates.values()),
+                        key=lambda s: -s[0])
+        story_id = scored[0][1] if scored and scored[0][0] >= threshold else article_id
+        stories[article_id] = story_id
+        for key in keys:
+            by_band.setdefault(key, []).append((article_id, story_id, sig))
+    return stories
+
+
+@task(name="group-stories", cache_policy=NO_CACHE)
+def group_stories(warehouse: Warehouse, staging: Staging, *, threshold: float) -> dict:
+    """Give each staged new article a story_id, joining near-duplicates stored or staged."""
+    articles = staging.read("articles")
+    rows = articles.to_pylist()
+    sigs = {r["article_id"]: signature(r["text"]) for r in rows}
+    keys = sorted({k for sig in sigs.values() if sig is not None for k in band_keys(sig)})
+    stored = [(a, s, np.frombuffer(blob, dtype=np.uint64))
+              for a, s, blob in story_candidates(warehouse, keys)]
+    stories = assign_story_ids(list(sigs.items()), stored, threshold=threshold)
+    staging.write("articles", to_arrow("articles", [{**r, "story_id": stories[r["article_id"]]}
+                                                    for r in rows]))
+    staging.write("story_signatures", to_arrow("story_signatures", [
+        {"article_id": a, "signature": sig.tobytes()} for a, sig in sigs.items()
+        if sig is not None]))
+    staging.write("story_bands", to_arrow("story_bands", [
+        {"band_key": k, "article_id": a} for a, sig in sigs.items() if sig is not None
+        for k in sorted(set(band_keys(sig)))]))
+    joined = sum(1 for a, s in stories.items() if a != s)
+    counts = {"n_new_articles": len(rows), "n_joined_stories": joined}
+    get_run_logger().info("stories: %s", counts)
+    return counts

@@ -1,0 +1,39 @@
+from tasks.stories import assign_story_ids, signature, similarity
+
+STORY = (
+    "North Korea fired several short-range ballistic missiles toward the sea off its east coast "
+    "on Wednesday, South Korea's Joint Chiefs of Staff said. The military in Seoul said it had "
+    "raised its surveillance posture and was sharing information with Washington and Tokyo. "
+    "Kim Jong-un has overseen a string of weapons tests this year. Analysts said Kim wants to "
+    "show strength ahead of the summit. Japan's government said the missiles landed outside its "
+    "exclusive economic zone. North Korea's foreign ministry said the country has the right to "
+    "test weapons for self-defence, and accused Washington of raising tension in the region."
+)
+EDITED = STORY.replace("Analysts said Kim wants to show strength ahead of the summit.",
+                       "Experts believe the leader is trying to project power before the summit.")
+OTHER = ("European Union leaders meeting in Brussels agreed on Saturday to a new package of "
+         "sanctions against Russia, targeting oil exports and banks that help Moscow avoid earlier "
+         "measures. Hungary's prime minister said he still had doubts about the plan.")
+
+
+def test_one_edited_sentence_stays_similar_and_another_story_does_not():
+    assert similarity(signature(STORY), signature(EDITED)) >= 0.7
+    assert similarity(signature(STORY), signature(OTHER)) < 0.2
+
+
+def test_near_duplicates_share_a_story_id_and_others_start_their_own():
+    stories = assign_story_ids([("a", signature(STORY)), ("b", signature(EDITED)),
+                                ("c", signature(OTHER))], [], threshold=0.7)
+    assert stories == {"a": "a", "b": "a", "c": "c"}
+
+
+def test_a_new_copy_joins_a_stored_story_and_stored_ids_never_change():
+    stored = [("old", "story-1", signature(STORY))]
+    stories = assign_story_ids([("new", signature(EDITED))], stored, threshold=0.7)
+    assert stories == {"new": "story-1"}
+
+
+def test_texts_without_words_never_match_each_other():
+    stories = assign_story_ids([("a", signature("...")), ("b", signature("!!!"))], [],
+                               threshold=0.7)
+    assert stories == {"a": "a", "b": "b"}
