@@ -51,7 +51,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, STORY, "text/html; charset=utf-8")
         elif path.startswith("/story/"):  # a page of its own, with its own canonical URL
             page = STORY.replace(b"https://harborwire.example/asia/seoul-tokyo-missile-data",
-                                 f"{base}{path}".encode())
+                                 f"{base}{path}".encode()).replace(
+                b"<p>Officials in Pyongyang", f"<p>Page {path} has a paragraph of its own, so the "
+                f"two stories differ.</p><p>Officials in Pyongyang".encode())
             self.send(200, page, "text/html; charset=utf-8")
         elif path == "/missing":
             self.send(404, b"not here")
@@ -173,3 +175,18 @@ def test_a_malformed_feed_is_a_reject_not_a_crash():
 )
 def test_feed_dates_in_other_languages(value, iso):
     assert parse_feed_date(value).isoformat() == iso
+
+
+@pytest.mark.slow
+def test_a_url_run_stores_pages_and_rejects_failures(prefect_server, server, tmp_path):
+    from tests.test_pipeline import rows, run
+
+    summary = run([f"{server}/feed.rss", f"{server}/missing"], tmp_path / "w")
+    assert summary["n_new_articles"] == 2 and summary["rejects_by_reason"] == {"http_error": 1}
+    stored = rows(tmp_path / "w", "SELECT title, extraction_method, date_method FROM articles "
+                                  "ORDER BY title")
+    assert stored == [("Story 1", "trafilatura", "feed"), ("Story 2", "trafilatura", "feed")]
+    # the two pages are one story with a paragraph changed: near-duplicates share a story_id
+    assert rows(tmp_path / "w", "SELECT count(DISTINCT story_id) FROM articles") == [(1,)]
+    assert rows(tmp_path / "w", "SELECT input_path, reason FROM rejects") == [
+        (f"{server}/missing", "http_error")]

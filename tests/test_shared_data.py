@@ -1,0 +1,53 @@
+"""Ingestion on the real corpora in ../shared/data (skipped when it is absent)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tasks.clean import clean_records
+from tasks.ingest import read_all
+from tasks.settings import Settings
+from tests.test_pipeline import rows, run
+
+SETTINGS = Settings()
+
+
+def test_every_bbc_article_ingests_and_exact_duplicates_are_kept_once(shared):
+    path = shared / "data" / "bbc-news" / "articles.jsonl"
+    records, rejects = read_all([path], SETTINGS)
+    assert len(records) == 2225 and rejects == []
+    articles, rejects, duplicates = clean_records(records, max_chars=SETTINGS.max_chars)
+    assert rejects == []
+    distinct = {" ".join(json.loads(line)["text"].split()) for line in path.open(encoding="utf-8")}
+    assert len(articles) == len(distinct) and duplicates == 2225 - len(distinct) >= 98
+    assert len({a["article_id"] for a in articles}) == len(articles)
+
+
+@pytest.mark.slow
+def test_real_feeds_ingest_with_titles_links_dates_and_languages(prefect_server, shared, tmp_path):
+    warehouse = tmp_path / "w"
+    summary = run([shared / "data" / "feeds-dev"], warehouse)
+    assert summary["n_rejects"] == 0
+    per_source = dict(rows(warehouse, "SELECT source, count(*) FROM articles GROUP BY ALL"))
+    assert per_source == {"The Guardian": 55, "Food in Invironment on Medium": 7,
+                          "heise developer neueste Meldungen": 15, "UOL Noticias": 15}
+    missing = rows(warehouse, "SELECT count(*) FROM articles WHERE title IS NULL OR url IS NULL "
+                              "OR published_at IS NULL OR date_method <> 'feed'")
+    assert missing == [(0,)]
+    uol = rows(warehouse, "SELECT title, published_at FROM articles WHERE source = 'UOL Noticias' "
+                          "ORDER BY published_at DESC LIMIT 1")
+    assert uol[0][0].startswith("Ibope: Bolsonaro perde de Haddad")
+    assert uol[0][1].isoformat() == "2018-09-24T22:42:40"  # "Seg, 24 Set 2018 19:42:40 -0300"
+    latin1 = rows(warehouse, "SELECT count(*) FROM articles WHERE source = 'UOL Noticias' AND "
+                             "(title LIKE '%ç%' OR title LIKE '%ã%' OR title LIKE '%é%')")
+    assert latin1[0][0] >= 3
+    assert rows(warehouse, "SELECT count(*) FROM articles WHERE title LIKE '%Ã%'") == [(0,)]
+    languages = dict(rows(warehouse, "SELECT source, list(DISTINCT language) FROM articles "
+                                     "WHERE source IN ('UOL Noticias', "
+                                     "'heise developer neueste Meldungen') GROUP BY ALL"))
+    assert languages == {"UOL Noticias": ["pt"], "heise developer neueste Meldungen": ["de"]}
+    foreign_mentions = rows(warehouse, "SELECT count(*) FROM mentions JOIN articles "
+                                       "USING (article_id) WHERE language IN ('de', 'pt')")
+    assert foreign_mentions == [(0,)] and summary["n_other_language"] == 30
