@@ -38,3 +38,8 @@ bench-ner-speed: $(STAMP)  ## NER stage words/s against plain nlp.pipe, same pro
 bench: bench-extract
 bench-extract: $(STAMP)  ## article-text extraction F1 on ../shared/data/html-dev
 	$(BIN)/python -m benchmarks.extract_quality
+
+.PHONY: bench-ner
+bench: bench-ner
+bench-ner: $(STAMP)  ## NER precision/recall/F1 on CoNLL-2003 dev: pipeline beside the raw model
+	$(BIN)/python -m benchmarks.ner_quality

@@ -218,7 +218,7 @@ def clean_article(record: dict, *, max_chars: int) -> tuple[dict | None, dict | 
     if paragraphs and (byline := parse_byline(paragraphs[-1])) is not None:
         paragraphs.pop()
         authors = authors or byline
-    text = "\n\n".join(paragraphs)
+    text = "\n".join(paragraphs)  # one paragraph a line; NER starts a sentence at each
     if not text:
         return None, reject(where, "empty", f"{external_id}: no text after cleaning",
                             external_id=external_id)

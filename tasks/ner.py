@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from functools import cache
@@ -92,21 +93,49 @@ def model_version(nlp) -> str:
     return str(nlp.meta.get("version", "unknown"))
 
 
-def doc_mentions(doc, labels: Iterable[str]) -> list[dict]:
-    """Return the entity mentions of one doc, in text order, with their sentence index."""
+_WORD = re.compile(r"[^\W\d_]+")
+_KEEPS_THE = {"WORK_OF_ART"}  # "The Godfather" is a title; "the Pentagon" is the Pentagon
+
+
+def ner_view(text: str) -> str:
+    """Return `text` with ALL-CAPS lines (headlines, datelines) in title case, same length.
+
+    Small models miss most names in capitals; offsets stay valid because no length changes.
+    """
+    lines = []
+    for line in text.split("\n"):
+        letters = [c for c in line if c.isalpha()]
+        if len(letters) >= 4 and sum(c.isupper() for c in letters) >= 0.8 * len(letters):
+            titled = _WORD.sub(lambda m: m.group(0).capitalize() if len(m.group(0)) > 1
+                               else m.group(0), line)
+            if len(titled) == len(line):
+                line = titled
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def doc_mentions(doc, labels: Iterable[str], text: str | None = None) -> list[dict]:
+    """Return the entity mentions of one doc, in text order, with their sentence index.
+
+    `text` is the article text the doc was made from (its NER view may differ in case only).
+    """
     wanted = set(labels)
+    text = doc.text if text is None else text
     sentence_starts = [sent.start_char for sent in doc.sents]
-    found = [
-        {
-            "start_char": ent.start_char,
+    found = []
+    for ent in doc.ents:
+        if ent.label_ not in wanted:
+            continue
+        start = ent.start_char
+        if len(ent) > 1 and ent[0].lower_ == "the" and ent.label_ not in _KEEPS_THE:
+            start = ent[1].idx  # "the Pentagon" -> "Pentagon"
+        found.append({
+            "start_char": start,
             "end_char": ent.end_char,
-            "sentence_index": max(bisect_right(sentence_starts, ent.start_char) - 1, 0),
-            "text": ent.text,
+            "sentence_index": max(bisect_right(sentence_starts, start) - 1, 0),
+            "text": text[start:ent.end_char],
             "label": ent.label_,
-        }
-        for ent in doc.ents
-        if ent.label_ in wanted
-    ]
+        })
     return assign_entities(found)
 
 
@@ -114,11 +143,11 @@ def find_mentions(nlp, articles: Sequence[dict], *, labels: Iterable[str], batch
                   n_process: int = 1) -> list[dict]:
     """Return the mentions of `articles` (dicts with article_id and text) via nlp.pipe."""
     labels = tuple(labels)
-    texts = (a["text"] for a in articles)
+    views = (ner_view(a["text"]) for a in articles)
     mentions = []
-    docs = nlp.pipe(texts, batch_size=batch_size, n_process=n_process)
+    docs = nlp.pipe(views, batch_size=batch_size, n_process=n_process)
     for article, doc in zip(articles, docs, strict=True):
-        for mention in doc_mentions(doc, labels):
+        for mention in doc_mentions(doc, labels, article["text"]):
             mentions.append({"article_id": article["article_id"], **mention})
     return mentions
 

@@ -51,8 +51,7 @@ def test_clean_article_moves_byline_to_authors_and_dek_to_description():
     assert article["authors"] == ["Guy Birchall"]
     assert "Birchall" not in article["text"]
     assert article["description"] == "Dek line about the story."
-    assert article["text"] == ("Dek line about the story.\n\nFirst paragraph here.\n\n"
-                               "Second paragraph.")
+    assert article["text"] == "Dek line about the story.\nFirst paragraph here.\nSecond paragraph."
     assert article["word_count"] == 10
 
 

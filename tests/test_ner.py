@@ -18,12 +18,13 @@ def ruler_nlp():
         {"label": "PERSON", "pattern": "Kim"},
         {"label": "GPE", "pattern": [{"LOWER": "north"}, {"LOWER": "korea"}, {"ORTH": "’s"}]},
         {"label": "GPE", "pattern": "Seoul"},
+        {"label": "ORG", "pattern": [{"LOWER": "the"}, {"LOWER": "pentagon"}]},
         {"label": "CARDINAL", "pattern": "two"},
     ])
     return nlp
 
 
-TEXT = "Kim Jong-un spoke in Seoul\n\nNorth Korea’s two envoys left. Kim stayed."
+TEXT = "Kim Jong-un spoke in Seoul\nNorth Korea’s two envoys left. Kim stayed. The Pentagon knew."
 
 
 def test_mentions_carry_exact_offsets_sentences_and_canonical_keys(ruler_nlp):
@@ -35,6 +36,7 @@ def test_mentions_carry_exact_offsets_sentences_and_canonical_keys(ruler_nlp):
         ("Seoul", 0, "place:seoul"),
         ("North Korea’s", 1, "place:north korea"),  # a paragraph break starts a sentence
         ("Kim", 2, "person:kim jong un"),
+        ("Pentagon", 3, "org:pentagon"),  # a leading "the" is not part of the name
     ]
 
 
@@ -59,3 +61,13 @@ def test_default_model_keeps_only_ner_and_sentences_and_finds_the_same_entities(
     for text in texts:
         assert [(e.start_char, e.end_char, e.label_) for e in nlp(text).ents] == [
             (e.start_char, e.end_char, e.label_) for e in full(text).ents]
+
+
+def test_all_caps_lines_are_title_cased_for_ner_only():
+    from tasks.ner import ner_view
+
+    text = "SOCCER - JAPAN GET LUCKY WIN , CHINA IN SURPRISE DEFEAT .\nAL-AIN 1996-12-06\nJapan won."
+    view = ner_view(text)
+    assert len(view) == len(text)
+    assert view.splitlines() == ["Soccer - Japan Get Lucky Win , China In Surprise Defeat .",
+                                 "Al-Ain 1996-12-06", "Japan won."]
