@@ -55,6 +55,7 @@ def _quiet_prefect() -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from tasks.ingest import discover
     from tasks.ner import resolve_model
+    from tasks.resolve import read_alias_file, read_pattern_file
     from tasks.settings import Settings
 
     overrides = {k: v for k, v in (("warehouse", args.warehouse), ("model", args.model)) if v}
@@ -63,10 +64,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["csv_columns"] = columns
     if args.fetch_linked is not None:
         overrides["fetch_linked"] = args.fetch_linked
+    for name in ("aliases", "patterns"):
+        if getattr(args, name):
+            overrides[name] = Path(getattr(args, name))
     settings = Settings(**overrides)
     paths = args.paths or [DEFAULT_INPUT]
-    discover(paths)  # a wrong path fails here, before any server starts
+    # User mistakes fail here, in one line, before any server starts.
+    discover(paths)
     resolve_model(settings.model)
+    if settings.aliases:
+        read_alias_file(settings.aliases)
+    if settings.patterns:
+        read_pattern_file(settings.patterns)
     _quiet_prefect()
     from flows.pipeline import newsner_run
 
@@ -123,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     for field in COLUMN_FIELDS:
         run.add_argument(f"--{field}-column", metavar="COL",
                          help=f"CSV/JSONL column holding the article's {field} (default: {field})")
+    run.add_argument("--aliases", metavar="FILE",
+                     help="CSV of known entities: name,label,aliases (see examples/aliases.csv)")
+    run.add_argument("--patterns", metavar="FILE",
+                     help="JSONL of spaCy entity-ruler patterns (see examples/patterns.jsonl)")
     run.add_argument("--fetch-linked", action=argparse.BooleanOptionalAction, default=None,
                      help="fetch the page of feed items that carry only a summary "
                           "(default: for URL feeds only)")
@@ -149,12 +162,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from tasks.ingest import InputError
     from tasks.ner import ModelError
+    from tasks.resolve import UserFileError
     from tasks.warehouse import WarehouseError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (InputError, ModelError, WarehouseError) as err:
+    except (InputError, ModelError, UserFileError, WarehouseError) as err:
         print(f"newsner: error: {err}", file=sys.stderr)
         return 2
     except ValidationError as err:

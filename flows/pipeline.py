@@ -12,6 +12,7 @@ from tasks.aggregate import aggregate_entities
 from tasks.clean import clean_articles
 from tasks.ingest import read_inputs
 from tasks.ner import extract_mentions
+from tasks.resolve import resolve_entities
 from tasks.settings import Settings
 from tasks.store import Run, commit, select_new_articles
 from tasks.stories import group_stories
@@ -32,6 +33,7 @@ def newsner_run(paths: list[str], settings: Settings | None = None) -> dict:
         group_stories(run.warehouse, run.staging, threshold=settings.story_threshold)
         found = extract_mentions(run.staging, run.run_id, model=settings.model,
                                  labels=settings.labels, batch_size=settings.batch_size,
-                                 n_process=settings.n_process)
+                                 n_process=settings.n_process, patterns=settings.patterns)
+        resolve_entities(run.warehouse, run.staging, alias_file=settings.aliases)
         aggregate_entities(run.warehouse, run.staging, model=settings.model)
         return commit(run, {**cleaned, **selected, **found}, model_version=found["model_version"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from bisect import bisect_right
@@ -16,7 +17,8 @@ from prefect.cache_policies import NO_CACHE
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from tasks.canonical import assign_entities
+from tasks.canonical import assign_entities, find_acronyms
+from tasks.resolve import read_pattern_file
 from tasks.warehouse import Staging, to_arrow
 
 DEFAULT_MODEL = "en_core_web_sm"
@@ -73,8 +75,7 @@ def mark_paragraphs(doc: Doc) -> Doc:
 
 
 @cache
-def load_nlp(name: str):
-    """Return pipeline `name` with only NER and sentence boundaries, loaded once per process."""
+def _load(name: str, patterns: tuple[str, ...]):
     target = resolve_model(name)
     nlp = spacy.load(target, exclude=_excluded(target))
     if "senter" in nlp.disabled:
@@ -83,9 +84,22 @@ def load_nlp(name: str):
         nlp.add_pipe("sentencizer", first=True)
     nlp.add_pipe("newsner_paragraphs", after=next(
         p for p in ("senter", "parser", "sentencizer") if p in nlp.pipe_names))
+    if patterns:
+        ruler = nlp.add_pipe("entity_ruler", before="ner" if "ner" in nlp.pipe_names else None)
+        ruler.add_patterns([json.loads(p) for p in patterns])
     if "ner" not in nlp.pipe_names and "entity_ruler" not in nlp.pipe_names:
         raise ModelError(f"spaCy pipeline {name!r} has no ner component: pass a pipeline with NER")
     return nlp
+
+
+def load_nlp(name: str, patterns: Path | None = None):
+    """Return pipeline `name` with only NER and sentence boundaries, loaded once per process.
+
+    `patterns` is a JSONL file of entity-ruler patterns that run before the model's NER.
+    """
+    rules = tuple(json.dumps(p, sort_keys=True) for p in read_pattern_file(patterns)) if patterns \
+        else ()
+    return _load(name, rules)
 
 
 def model_version(nlp) -> str:
@@ -136,7 +150,7 @@ def doc_mentions(doc, labels: Iterable[str], text: str | None = None) -> list[di
             "text": text[start:ent.end_char],
             "label": ent.label_,
         })
-    return assign_entities(found)
+    return assign_entities(found, text)
 
 
 def find_mentions(nlp, articles: Sequence[dict], *, labels: Iterable[str], batch_size: int = 64,
@@ -152,6 +166,20 @@ def find_mentions(nlp, articles: Sequence[dict], *, labels: Iterable[str], batch
     return mentions
 
 
+def acronym_rows(articles: Sequence[dict], mentions: Sequence[dict]) -> list[dict]:
+    """Return the acronym definitions ("Korean Central News Agency (KCNA)") of `articles`."""
+    by_article: dict[str, list[dict]] = {}
+    for mention in mentions:
+        by_article.setdefault(mention["article_id"], []).append(mention)
+    rows = []
+    for article in articles:
+        found = by_article.get(article["article_id"], [])
+        for tokens, index in find_acronyms(found, article["text"]).items():
+            rows.append({"article_id": article["article_id"], "acronym": " ".join(tokens),
+                         "key": found[index]["key"]})
+    return rows
+
+
 def processes_for(n_articles: int, setting: int) -> int:
     """Return how many processes nlp.pipe should use: the setting, or by input size when it is 0."""
     if setting:
@@ -161,16 +189,17 @@ def processes_for(n_articles: int, setting: int) -> int:
 
 @task(name="extract-mentions", cache_policy=NO_CACHE)
 def extract_mentions(staging: Staging, run_id: str, *, model: str, labels: tuple[str, ...],
-                     batch_size: int, n_process: int) -> dict:
+                     batch_size: int, n_process: int, patterns: Path | None = None) -> dict:
     """Run NER on the staged new articles in the model's language; return the stage's counts."""
     articles = staging.read("articles").select(["article_id", "text", "language"]).to_pylist()
-    nlp = load_nlp(model)
+    nlp = load_nlp(model, patterns)
     fits = [a for a in articles if a["language"] in (None, nlp.lang)]
     mentions = find_mentions(nlp, fits, labels=labels, batch_size=batch_size,
                              n_process=processes_for(len(fits), n_process))
     version = model_version(nlp)
     rows = [{**m, "model": model, "model_version": version, "run_id": run_id} for m in mentions]
     staging.write("mentions", to_arrow("mentions", rows))
+    staging.write("acronyms", to_arrow("acronyms", acronym_rows(fits, mentions)))
     counts = {"n_words": sum(len(a["text"].split()) for a in fits), "n_mentions": len(rows),
               "n_other_language": len(articles) - len(fits), "model_version": version}
     get_run_logger().info("NER with %s %s: %s", model, version, counts)

@@ -37,5 +37,8 @@ class Settings(BaseSettings):
     fetch_linked: bool | None = None
     # CSV/JSONL column for each field, e.g. {"text": "body", "published": "date"}.
     csv_columns: dict[str, str] = Field(default_factory=dict)
+    # User knowledge: a CSV alias file (name,label,aliases) and a JSONL entity-ruler pattern file.
+    aliases: Path | None = None
+    patterns: Path | None = None
     # Near-duplicate detection: estimated Jaccard similarity of word 3-shingles.
     story_threshold: float = Field(default=0.7, gt=0, le=1)

@@ -27,9 +27,11 @@ STAGING_DIR = ".staging"
 LOCK_NAME = ".newsner.lock"
 
 # Tables a run adds rows to; rows already there are kept (INSERT OR IGNORE on the primary key).
-STORED = ("articles", "story_signatures", "story_bands", "mentions", "rejects")
+STORED = ("articles", "story_signatures", "story_bands", "mentions", "acronyms", "rejects")
 # Tables rebuilt from `articles` and `mentions` by the aggregation stage, in build order.
-AGGREGATES = ("entities", "entity_daily", "cooccurrence")
+AGGREGATES = ("entities", "entity_aliases", "entity_daily", "cooccurrence")
+# Tables each run replaces whole: the resolution and the aggregates.
+REPLACED = ("entity_keys", *AGGREGATES)
 
 
 class WarehouseError(Exception):
@@ -180,13 +182,30 @@ def story_candidates(warehouse: Warehouse, band_keys: Sequence[int]) -> list[tup
         return con.execute(load_sql("story_candidates")).fetchall()
 
 
+def _register_staged(con: duckdb.DuckDBPyConnection, staging: Staging) -> None:
+    """Make stored plus staged rows visible as all_articles, all_mentions, all_acronyms."""
+    for name in ("articles", "mentions", "acronyms", "entity_keys"):
+        con.register(f"new_{name}", staging.read(name))
+    con.execute(load_sql("aggregate_inputs"))
+
+
+def resolution_inputs(warehouse: Warehouse, staging: Staging,
+                      ) -> tuple[list[str], list[tuple], list[str]]:
+    """Return (every mention key, every (acronym, long key) definition, keys only ever written
+    in capitals), stored and staged."""
+    with _connect(warehouse, read_only=True) as con:
+        _register_staged(con, staging)
+        keys = con.execute(load_sql("mention_keys")).fetchall()
+        acronyms = con.execute(
+            "SELECT DISTINCT acronym, key FROM all_acronyms ORDER BY ALL").fetchall()
+    return [k for k, _ in keys], acronyms, [k for k, caps in keys if caps]
+
+
 def compute_aggregates(warehouse: Warehouse, staging: Staging, *, model: str) -> dict[str, int]:
     """Stage the aggregate tables over stored plus staged rows; return their row counts."""
     counts = {}
     with _connect(warehouse, read_only=True) as con:
-        con.register("new_articles", staging.read("articles"))
-        con.register("new_mentions", staging.read("mentions"))
-        con.execute(load_sql("aggregate_inputs"))
+        _register_staged(con, staging)
         for name in AGGREGATES:
             table = con.execute(load_sql(f"aggregate_{name}"), {"model": model}).fetch_arrow_table()
             staging.write(name, table.cast(arrow_schema(name)))
@@ -210,7 +229,7 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> bool:
                     f"INSERT OR IGNORE INTO {_checked(name)} BY NAME SELECT * FROM staged"
                 ).fetchone()[0]
                 con.unregister("staged")
-            for name in AGGREGATES:
+            for name in REPLACED:
                 con.register("staged", staging.read(name))
                 changed += con.execute(
                     f"SELECT count(*) FROM ((FROM {_checked(name)} EXCEPT ALL FROM staged) "
@@ -219,6 +238,7 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> bool:
                 con.execute(f"DELETE FROM {_checked(name)}")
                 con.execute(f"INSERT INTO {_checked(name)} BY NAME SELECT * FROM staged")
                 con.unregister("staged")
+            changed += con.execute(load_sql("apply_entity_keys")).fetchone()[0]
             if changed:
                 con.register("staged", to_arrow("runs", [run]))
                 con.execute("INSERT INTO runs BY NAME SELECT * FROM staged")

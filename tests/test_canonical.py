@@ -75,6 +75,28 @@ def test_surname_without_a_full_name_stays_itself():
     assert out[0]["entity_id"] == "person:zelensky"
 
 
-def test_partial_names_only_merge_with_people():
-    out = assign_entities(_mentions(("Michael Jordan", "PERSON"), ("Jordan", "GPE")))
-    assert out[1]["entity_id"] == "place:jordan"
+def test_a_surname_the_model_mislabels_joins_the_person_named_in_full():
+    out = assign_entities(_mentions(("Olaf Scholz", "PERSON"), ("Scholz", "GPE"),
+                                    ("Viktor Orban", "PERSON"), ("Orban", "ORG")))
+    assert [m["entity_id"] for m in out] == ["person:olaf scholz", "person:olaf scholz",
+                                             "person:viktor orban", "person:viktor orban"]
+
+
+def test_other_labels_join_a_person_only_by_the_surname():
+    out = assign_entities(_mentions(("Kim Jong-un", "PERSON"), ("Kim", "ORG"),
+                                    ("Ukraine", "GPE")))
+    assert [m["entity_id"] for m in out] == ["person:kim jong un", "org:kim", "place:ukraine"]
+
+
+def test_an_acronym_the_article_defines_takes_the_long_name():
+    text = "The Korean Central News Agency (KCNA) said so. KCNA added more."
+    mentions = [{"text": "Korean Central News Agency", "label": "ORG", "start_char": 4,
+                 "end_char": 30},
+                {"text": "KCNA", "label": "ORG", "start_char": 47, "end_char": 51}]
+    out = assign_entities(mentions, text)
+    assert {m["key"] for m in out} == {"org:korean central news agency"}
+
+
+def test_legal_forms_do_not_split_companies():
+    assert entity_key(display_name("Microsoft Corp.", "ORG"), "ORG") == "org:microsoft"
+    assert display_name("Apple Inc", "ORG") == "Apple"

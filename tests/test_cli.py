@@ -39,3 +39,11 @@ def test_bad_setting_from_the_environment_is_one_line():
     assert done.returncode == 2
     assert done.stderr.startswith("newsner: error: setting batch_size")
     assert done.stderr.count("\n") == 1
+
+
+def test_a_wrong_alias_file_is_one_line_naming_the_line(tmp_path):
+    bad = tmp_path / "aliases.csv"
+    bad.write_text("name,label,aliases\nNorth Korea,COUNTRY,DPRK\n")
+    done = newsner("run", "seeds", "--aliases", str(bad))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "line 2" in done.stderr and "Traceback" not in done.stderr

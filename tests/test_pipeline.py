@@ -217,3 +217,48 @@ def test_a_killed_run_leaves_the_warehouse_as_it_was_and_the_next_run_completes(
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert _state(warehouse) == complete
     assert not any((warehouse / ".staging").glob("*/*.parquet"))
+
+
+def test_alias_file_rerun_reresolves_without_ner_and_merges_stay_traceable(
+        prefect_server, shared, tmp_path):
+    from flows.pipeline import newsner_run
+    from tasks.settings import Settings
+    from tests.conftest import ROOT
+
+    warehouse = tmp_path / "w"
+    run([shared / "seeds"], warehouse)
+    assert rows(warehouse, "SELECT entity_id FROM mentions WHERE text = 'DPRK'") == [("norp:dprk",)]
+    before = rows(warehouse, "SELECT * EXCLUDE (entity_id) FROM mentions ORDER BY ALL")
+
+    summary = newsner_run([str(shared / "seeds")], Settings(
+        warehouse=warehouse, aliases=ROOT / "examples" / "aliases.csv"))
+    assert summary["n_new_articles"] == 0 and summary["n_mentions"] == 0 and summary["changed"]
+    assert rows(warehouse, "SELECT * EXCLUDE (entity_id) FROM mentions ORDER BY ALL") == before
+    north_korea = rows(warehouse, "SELECT name, label, n_mentions FROM entities "
+                                  "WHERE entity_id = 'place:north korea'")
+    assert north_korea == [("North Korea", "GPE", 3)]  # North Korea, North Korea’s, DPRK
+    surfaces = rows(warehouse, "SELECT surface, label FROM entity_aliases "
+                               "WHERE entity_id = 'place:north korea' ORDER BY surface")
+    assert surfaces == [("DPRK", "NORP"), ("North Korea", "GPE"), ("North Korea’s", "GPE")]
+    rule = rows(warehouse, "SELECT rule FROM entity_keys WHERE key = 'norp:dprk'")
+    assert rule == [("alias_file",)]
+    # every count is still traceable to its mentions' offsets
+    traced = rows(warehouse, "SELECT count(*) FROM mentions JOIN articles USING (article_id) "
+                             "WHERE entity_id = 'place:north korea' AND "
+                             "substr(articles.text, start_char + 1, end_char - start_char) = mentions.text")
+    assert traced == [(3,)]
+
+
+def test_the_seed_article_names_its_people_and_places_canonically(prefect_server, shared, tmp_path):
+    warehouse = tmp_path / "w"
+    run([shared / "seeds"], warehouse)
+    putin = rows(warehouse, "SELECT name, label FROM entities WHERE entity_id = ?",
+                 ["person:vladimir putin"])
+    assert putin == [("Vladimir Putin", "PERSON")]
+    kim = rows(warehouse, "SELECT DISTINCT text FROM mentions WHERE entity_id = ? ORDER BY 1",
+               ["person:kim jong un"])
+    assert kim == [("Kim",), ("Kim Jong-un",)]
+    assert rows(warehouse, "SELECT name FROM entities WHERE entity_id = 'org:pentagon'") == [
+        ("Pentagon",)]
+    kcna = rows(warehouse, "SELECT acronym, key FROM acronyms")
+    assert kcna == [("kcna", "org:korean central news agency")]

@@ -5,6 +5,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from tasks.resolve import resolve_keys
 from tasks.warehouse import (
     AGGREGATES,
     Warehouse,
@@ -16,6 +17,7 @@ from tasks.warehouse import (
     known_article_ids,
     load_sql,
     query,
+    resolution_inputs,
     table_names,
     to_arrow,
     writer_lock,
@@ -36,7 +38,7 @@ ARTICLES = [
 def _mention(article_id, start, end, sentence, text, label, entity_id, name):
     return {"article_id": article_id, "start_char": start, "end_char": end,
             "sentence_index": sentence, "text": text, "label": label, "entity_id": entity_id,
-            "name": name, "model": "m", "model_version": "1", "run_id": "r1"}
+            "key": entity_id, "name": name, "model": "m", "model_version": "1", "run_id": "r1"}
 
 
 MENTIONS = [
@@ -58,6 +60,9 @@ def _stage(warehouse, run_id="r1", articles=ARTICLES, mentions=MENTIONS):
     staging.write("articles", to_arrow("articles", articles))
     staging.write("mentions", to_arrow("mentions", mentions))
     staging.write("rejects", to_arrow("rejects", []))
+    keys, acronyms, caps = resolution_inputs(warehouse, staging)
+    staging.write("entity_keys", to_arrow("entity_keys", resolve_keys(keys, acronyms,
+                                                                      caps_keys=caps)))
     compute_aggregates(warehouse, staging, model="m")
     return staging
 
@@ -71,8 +76,8 @@ def test_schema_applies_to_an_empty_database_and_declares_every_table():
     con.execute(load_sql("schema"))
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     assert tables == set(table_names()) == {
-        "articles", "story_signatures", "story_bands", "mentions", "entities", "entity_daily",
-        "cooccurrence", "rejects", "runs"}
+        "articles", "story_signatures", "story_bands", "mentions", "acronyms", "entity_keys",
+        "entities", "entity_aliases", "entity_daily", "cooccurrence", "rejects", "runs"}
 
 
 def test_arrow_schemas_are_derived_from_schema_sql():
@@ -149,6 +154,7 @@ def test_aggregates_equal_their_recomputation_from_mentions(tmp_path):
         stored = query(warehouse, f"SELECT * FROM {name} ORDER BY ALL")[1]
         recomputed = query(warehouse, "CREATE TEMP VIEW all_articles AS SELECT * FROM articles; "
                            "CREATE TEMP VIEW all_mentions AS SELECT * FROM mentions; "
+                           "CREATE TEMP VIEW all_entity_keys AS SELECT * FROM entity_keys; "
                            f"SELECT * FROM ({load_sql(f'aggregate_{name}')}) ORDER BY ALL",
                            {"model": "m"})[1]
         assert stored == recomputed

@@ -1,10 +1,17 @@
--- One row per entity: majority label and name, totals, first and last publication seen.
+-- One row per entity: name and label from the alias file or else the majority of its mentions,
+-- totals, and the first and last publication that mention it.
 WITH
 source AS (
-    SELECT m.entity_id, m.name, m.label, m.article_id, a.story_id, a.published_at
+    SELECT m.entity_id, m.key, m.name, m.label, m.article_id, a.story_id, a.published_at
     FROM all_mentions AS m
     JOIN all_articles AS a USING (article_id)
     WHERE m.model = $model
+),
+
+canonical AS (
+    SELECT DISTINCT entity_id, canonical_name, canonical_label
+    FROM all_entity_keys
+    WHERE canonical_name IS NOT NULL
 ),
 
 label_votes AS (
@@ -16,10 +23,15 @@ label_votes AS (
 ),
 
 name_votes AS (
-    SELECT entity_id, name, count(*) AS n
+    -- the entity's own key speaks first ("Volodymyr Zelensky", not a merged "Zelensky"),
+    -- then the most frequent form, preferring mixed case over ALL-CAPS headline forms
+    SELECT entity_id, name, bool_or(key = entity_id) AS own, count(*) AS n
     FROM source
     GROUP BY entity_id, name
-    QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY n DESC, length(name) DESC, name) = 1
+    QUALIFY row_number() OVER (
+        PARTITION BY entity_id
+        ORDER BY own DESC, (name = upper(name) AND length(name) > 5), n DESC, length(name) DESC, name
+    ) = 1
 ),
 
 totals AS (
@@ -36,11 +48,14 @@ totals AS (
 
 final AS (
     SELECT
-        t.entity_id, n.name, l.label, t.n_mentions, t.n_articles, t.n_stories, t.first_seen,
-        t.last_seen
+        t.entity_id,
+        coalesce(c.canonical_name, n.name) AS name,
+        coalesce(c.canonical_label, l.label) AS label,
+        t.n_mentions, t.n_articles, t.n_stories, t.first_seen, t.last_seen
     FROM totals AS t
     JOIN label_votes AS l USING (entity_id)
     JOIN name_votes AS n USING (entity_id)
+    LEFT JOIN canonical AS c USING (entity_id)
 )
 
 SELECT * FROM final

@@ -1,16 +1,33 @@
--- Stored rows plus the rows the current run staged (registered as new_articles / new_mentions).
+-- Stored rows plus the rows the current run staged (registered as new_<table>). Mentions take
+-- their entity from the run's staged resolution (new_entity_keys) when there is one.
 CREATE OR REPLACE TEMP VIEW all_articles AS
 SELECT * FROM articles
 UNION ALL BY NAME
 SELECT * FROM new_articles
 WHERE article_id NOT IN (SELECT article_id FROM articles);
 
-CREATE OR REPLACE TEMP VIEW all_mentions AS
-SELECT * FROM mentions
+CREATE OR REPLACE TEMP VIEW all_acronyms AS
+SELECT * FROM acronyms
 UNION ALL BY NAME
-SELECT n.* FROM new_mentions AS n
-WHERE NOT EXISTS (
-    SELECT 1 FROM mentions AS m
-    WHERE m.article_id = n.article_id AND m.model = n.model
-      AND m.start_char = n.start_char AND m.end_char = n.end_char
-);
+SELECT * FROM new_acronyms
+WHERE article_id NOT IN (SELECT article_id FROM acronyms);
+
+CREATE OR REPLACE TEMP VIEW all_entity_keys AS
+SELECT * FROM new_entity_keys;
+
+CREATE OR REPLACE TEMP VIEW all_mentions AS
+WITH
+stored_and_new AS (
+    SELECT * FROM mentions
+    UNION ALL BY NAME
+    SELECT n.* FROM new_mentions AS n
+    WHERE NOT EXISTS (
+        SELECT 1 FROM mentions AS m
+        WHERE m.article_id = n.article_id AND m.model = n.model
+          AND m.start_char = n.start_char AND m.end_char = n.end_char
+    )
+)
+
+SELECT m.* REPLACE (coalesce(k.entity_id, m.entity_id) AS entity_id)
+FROM stored_and_new AS m
+LEFT JOIN new_entity_keys AS k USING (key);

@@ -40,13 +40,29 @@ CREATE TABLE IF NOT EXISTS mentions (
     sentence_index  INTEGER NOT NULL CHECK (sentence_index >= 0),
     text            VARCHAR NOT NULL,      -- articles.text[start_char:end_char]
     label           VARCHAR NOT NULL,      -- the model's own label for this mention
-    entity_id       VARCHAR NOT NULL,      -- canonical key, e.g. 'person:kim jong un'
-    name            VARCHAR NOT NULL,      -- display name of that entity as this article names it
+    entity_id       VARCHAR NOT NULL,      -- the entity, after corpus-wide resolution (entity_keys)
+    key             VARCHAR NOT NULL,      -- canonical key within the article, e.g. 'person:kim jong un'
+    name            VARCHAR NOT NULL,      -- display name of that key as this article names it
     model           VARCHAR NOT NULL,      -- spaCy pipeline name, e.g. 'en_core_web_sm'
     model_version   VARCHAR NOT NULL,
     run_id          VARCHAR NOT NULL,
     PRIMARY KEY (article_id, model, start_char, end_char),
     CHECK (end_char > start_char)
+);
+
+CREATE TABLE IF NOT EXISTS acronyms (
+    article_id      VARCHAR NOT NULL,
+    acronym         VARCHAR NOT NULL,      -- folded tokens, e.g. 'kcna'
+    key             VARCHAR NOT NULL,      -- key of the long name the article spells out
+    PRIMARY KEY (article_id, acronym)
+);
+
+CREATE TABLE IF NOT EXISTS entity_keys (
+    key             VARCHAR PRIMARY KEY,   -- every mentions.key
+    entity_id       VARCHAR NOT NULL,      -- the entity it resolves to
+    rule            VARCHAR NOT NULL CHECK (rule IN ('self', 'alias_file', 'acronym', 'short_form')),
+    canonical_name  VARCHAR,               -- from the alias file, when it names the entity
+    canonical_label VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS entities (
@@ -58,6 +74,15 @@ CREATE TABLE IF NOT EXISTS entities (
     n_stories       INTEGER NOT NULL,      -- distinct stories: near-duplicate copies count once
     first_seen      TIMESTAMP,             -- earliest published_at of an article mentioning it
     last_seen       TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS entity_aliases (
+    entity_id       VARCHAR NOT NULL,
+    surface         VARCHAR NOT NULL,      -- a mention text as written
+    label           VARCHAR NOT NULL,      -- the label the model gave it
+    n_mentions      INTEGER NOT NULL,
+    n_articles      INTEGER NOT NULL,
+    PRIMARY KEY (entity_id, surface, label)
 );
 
 CREATE TABLE IF NOT EXISTS entity_daily (
