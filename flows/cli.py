@@ -102,9 +102,19 @@ def _print_rows(columns: Sequence[str], rows: Sequence[Sequence], *, as_csv: boo
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    from tasks.ingest import InputError
     from tasks.warehouse import query
 
-    columns, rows = query(_warehouse(args), args.query)
+    if args.file:
+        try:
+            sql = Path(args.file).read_text(encoding="utf-8")
+        except OSError as err:
+            raise InputError(f"cannot read query file {args.file}: {err.strerror}") from None
+    elif args.query:
+        sql = args.query
+    else:
+        raise InputError("give a QUERY or --file FILE.sql")
+    columns, rows = query(_warehouse(args), sql)
     _print_rows(columns, rows, as_csv=args.csv)
     return 0
 
@@ -113,7 +123,7 @@ def cmd_top(args: argparse.Namespace) -> int:
     from tasks.warehouse import load_sql, query
 
     label = args.label.upper() if args.label else None
-    columns, rows = query(_warehouse(args), load_sql("top_entities"),
+    columns, rows = query(_warehouse(args), load_sql("top"),
                           {"label": label, "limit": args.limit})
     _print_rows(columns, rows, as_csv=args.csv)
     return 0
@@ -142,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     sql = sub.add_parser("sql", help="run one read-only SQL query on the warehouse")
-    sql.add_argument("query", metavar="QUERY")
+    sql.add_argument("query", metavar="QUERY", nargs="?")
+    sql.add_argument("--file", metavar="FILE.sql", help="run the query in this file "
+                     "(examples in warehouse/queries/)")
     sql.add_argument("--warehouse", metavar="DIR")
     sql.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     sql.set_defaults(func=cmd_sql)

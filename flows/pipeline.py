@@ -26,14 +26,16 @@ def newsner_run(paths: list[str], settings: Settings | None = None) -> dict:
     run = Run(run_id=flow_run.get_id() or uuid.uuid4().hex, inputs=tuple(map(str, paths)),
               warehouse=Warehouse(Path(settings.warehouse)), model=settings.model)
     with writer_lock(run.warehouse):
-        records, read_rejects = read_inputs(list(run.inputs), settings)
-        cleaned = clean_articles(run.staging, run.run_id, records, read_rejects,
+        read = read_inputs(list(run.inputs), settings)
+        cleaned = clean_articles(run.staging, run.run_id, read["records"], read["rejects"],
                                  max_chars=settings.max_chars)
         selected = select_new_articles(run)
-        group_stories(run.warehouse, run.staging, threshold=settings.story_threshold)
+        grouped = group_stories(run.warehouse, run.staging, threshold=settings.story_threshold)
         found = extract_mentions(run.staging, run.run_id, model=settings.model,
                                  labels=settings.labels, batch_size=settings.batch_size,
                                  n_process=settings.n_process, patterns=settings.patterns)
-        resolve_entities(run.warehouse, run.staging, alias_file=settings.aliases)
-        aggregate_entities(run.warehouse, run.staging, model=settings.model)
-        return commit(run, {**cleaned, **selected, **found}, model_version=found["model_version"])
+        resolved = resolve_entities(run.warehouse, run.staging, alias_file=settings.aliases)
+        aggregated = aggregate_entities(run.warehouse, run.staging, model=settings.model)
+        stages = [{"seconds_read": read["seconds_read"]}, cleaned, selected, grouped, found,
+                  resolved, aggregated]
+        return commit(run, stages, model_version=found["model_version"])

@@ -5,10 +5,12 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from tasks.timing import timed
 from tasks.warehouse import Staging, Warehouse, compute_aggregates
 
 
 @task(name="aggregate-entities", cache_policy=NO_CACHE)
+@timed("aggregate")
 def aggregate_entities(warehouse: Warehouse, staging: Staging, *, model: str) -> dict:
     """Stage the aggregate tables for the warehouse as it will be after this run."""
     counts = compute_aggregates(warehouse, staging, model=model)

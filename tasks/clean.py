@@ -13,6 +13,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.reasons import reject
+from tasks.timing import timed
 from tasks.warehouse import Staging, to_arrow
 
 # Spaces that are not U+0020, and characters that are invisible in text but break tokens.
@@ -277,6 +278,7 @@ def reject_rows(rejects: list[dict], run_id: str) -> list[dict]:
 
 
 @task(name="clean-articles", cache_policy=NO_CACHE)
+@timed("clean")
 def clean_articles(staging: Staging, run_id: str, records: list[dict], read_rejects: list[dict],
                    *, max_chars: int) -> dict:
     """Clean raw records into staged `articles` and `rejects`; return the stage's counts."""

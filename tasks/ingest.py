@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -328,8 +329,10 @@ def read_all(paths: Sequence[str], settings: Settings) -> tuple[list[dict], list
 
 
 @task(name="read-inputs", cache_policy=NO_CACHE)
-def read_inputs(paths: list[str], settings: Settings) -> tuple[list[dict], list[dict]]:
-    """Read every input into raw article records and rejects."""
+def read_inputs(paths: list[str], settings: Settings) -> dict:
+    """Read every input into raw article records and rejects (under "records" and "rejects")."""
+    start = time.perf_counter()
     records, rejects = read_all(paths, settings)
     get_run_logger().info("read %d articles, %d rejects", len(records), len(rejects))
-    return records, rejects
+    return {"records": records, "rejects": rejects,
+            "seconds_read": round(time.perf_counter() - start, 3)}

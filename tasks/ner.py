@@ -19,6 +19,7 @@ from spacy.tokens import Doc
 
 from tasks.canonical import assign_entities, find_acronyms
 from tasks.resolve import read_pattern_file
+from tasks.timing import timed
 from tasks.warehouse import Staging, to_arrow
 
 DEFAULT_MODEL = "en_core_web_sm"
@@ -154,8 +155,11 @@ def doc_mentions(doc, labels: Iterable[str], text: str | None = None) -> list[di
 
 
 def find_mentions(nlp, articles: Sequence[dict], *, labels: Iterable[str], batch_size: int = 64,
-                  n_process: int = 1) -> list[dict]:
-    """Return the mentions of `articles` (dicts with article_id and text) via nlp.pipe."""
+                  n_process: int = 1, sentences: list[dict] | None = None) -> list[dict]:
+    """Return the mentions of `articles` (dicts with article_id and text) via nlp.pipe.
+
+    When `sentences` is a list, each article's sentence boundaries are appended to it.
+    """
     labels = tuple(labels)
     views = (ner_view(a["text"]) for a in articles)
     mentions = []
@@ -163,6 +167,12 @@ def find_mentions(nlp, articles: Sequence[dict], *, labels: Iterable[str], batch
     for article, doc in zip(articles, docs, strict=True):
         for mention in doc_mentions(doc, labels, article["text"]):
             mentions.append({"article_id": article["article_id"], **mention})
+        if sentences is not None:
+            sentences.extend(
+                {"article_id": article["article_id"], "sentence_index": i,
+                 "start_char": sent.start_char,
+                 "end_char": sent.start_char + len(sent.text.rstrip())}
+                for i, sent in enumerate(doc.sents))
     return mentions
 
 
@@ -188,17 +198,20 @@ def processes_for(n_articles: int, setting: int) -> int:
 
 
 @task(name="extract-mentions", cache_policy=NO_CACHE)
+@timed("ner")
 def extract_mentions(staging: Staging, run_id: str, *, model: str, labels: tuple[str, ...],
                      batch_size: int, n_process: int, patterns: Path | None = None) -> dict:
     """Run NER on the staged new articles in the model's language; return the stage's counts."""
     articles = staging.read("articles").select(["article_id", "text", "language"]).to_pylist()
     nlp = load_nlp(model, patterns)
     fits = [a for a in articles if a["language"] in (None, nlp.lang)]
+    sentences: list[dict] = []
     mentions = find_mentions(nlp, fits, labels=labels, batch_size=batch_size,
-                             n_process=processes_for(len(fits), n_process))
+                             n_process=processes_for(len(fits), n_process), sentences=sentences)
     version = model_version(nlp)
     rows = [{**m, "model": model, "model_version": version, "run_id": run_id} for m in mentions]
     staging.write("mentions", to_arrow("mentions", rows))
+    staging.write("sentences", to_arrow("sentences", [{**s, "model": model} for s in sentences]))
     staging.write("acronyms", to_arrow("acronyms", acronym_rows(fits, mentions)))
     counts = {"n_words": sum(len(a["text"].split()) for a in fits), "n_mentions": len(rows),
               "n_other_language": len(articles) - len(fits), "model_version": version}

@@ -18,6 +18,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.canonical import LABEL_CLASS, contains_run, entity_key, key_tokens
+from tasks.timing import timed
 from tasks.warehouse import Staging, Warehouse, resolution_inputs, to_arrow
 
 # spaCy's English (OntoNotes) labels; an alias or pattern file may use these.
@@ -165,6 +166,7 @@ def resolve_keys(keys: Iterable[str], acronyms: Iterable[tuple[str, str]],
 
 
 @task(name="resolve-entities", cache_policy=NO_CACHE)
+@timed("resolve")
 def resolve_entities(warehouse: Warehouse, staging: Staging, *, alias_file: Path | None) -> dict:
     """Stage `entity_keys`: every mention key of the warehouse and this run, resolved."""
     aliases = read_alias_file(alias_file) if alias_file else []

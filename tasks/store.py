@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,6 +13,7 @@ import pyarrow.compute as pc
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from tasks.timing import timed
 from tasks.warehouse import (
     Staging,
     Warehouse,
@@ -43,6 +46,7 @@ class Run:
 
 
 @task(name="select-new-articles", cache_policy=NO_CACHE)
+@timed("select")
 def select_new_articles(run: Run) -> dict:
     """Stage the cleaned articles the warehouse does not hold yet; only these go to NER."""
     cleaned = run.staging.read("cleaned", table="articles")
@@ -55,11 +59,20 @@ def select_new_articles(run: Run) -> dict:
     return counts
 
 
+def stage_seconds(stages: list[dict]) -> dict[str, float]:
+    """Return stage name -> seconds from the stages' counts (their `seconds_<stage>` keys)."""
+    return {k.removeprefix("seconds_"): v for counts in stages for k, v in counts.items()
+            if k.startswith("seconds_")}
+
+
 @task(name="commit-run", cache_policy=NO_CACHE)
-def commit(run: Run, stage_counts: dict, *, model_version: str, top: int = 10) -> dict:
+def commit(run: Run, stages: list[dict], *, model_version: str, top: int = 10) -> dict:
     """Commit the staged run into DuckDB in one transaction, refresh Parquet; return a summary."""
+    start = time.perf_counter()
+    counts = {k: v for stage in stages for k, v in stage.items() if not k.startswith("seconds_")}
     rejects = run.staging.read("rejects")
     by_reason = Counter(rejects["reason"].to_pylist())
+    seconds = stage_seconds(stages)
     row = {
         "run_id": run.run_id,
         "started_at": run.started_at,
@@ -67,18 +80,21 @@ def commit(run: Run, stage_counts: dict, *, model_version: str, top: int = 10) -
         "inputs": list(run.inputs),
         "model": run.model,
         "model_version": model_version,
-        "n_inputs": stage_counts["n_inputs"],
-        "n_duplicates": stage_counts["n_duplicates"],
-        "n_new_articles": stage_counts["n_new_articles"],
-        "n_other_language": stage_counts["n_other_language"],
-        "n_mentions": stage_counts["n_mentions"],
+        "n_inputs": counts["n_inputs"],
+        "n_duplicates": counts["n_duplicates"],
+        "n_new_articles": counts["n_new_articles"],
+        "n_other_language": counts["n_other_language"],
+        "n_mentions": counts["n_mentions"],
         "n_rejects": rejects.num_rows,
+        "stage_seconds": json.dumps(seconds),
     }
     changed = commit_run(run.warehouse, run.staging, row)
     if changed or not run.warehouse.parquet_dir.exists():
         export_parquet(run.warehouse)
-    columns, top_rows = query(run.warehouse, load_sql("top_entities"), {"label": None, "limit": top})
-    summary = {**row, "changed": changed, "rejects_by_reason": dict(by_reason.most_common()),
+    columns, top_rows = query(run.warehouse, load_sql("top"), {"label": None, "limit": top})
+    seconds["commit"] = round(time.perf_counter() - start, 3)
+    summary = {**row, "stage_seconds": seconds, "n_words": counts.get("n_words", 0),
+               "changed": changed, "rejects_by_reason": dict(by_reason.most_common()),
                "top_entities": [dict(zip(columns, r, strict=True)) for r in top_rows]}
     get_run_logger().info("committed run %s: %d new articles, %d mentions, %d rejects",
                           run.run_id, row["n_new_articles"], row["n_mentions"], row["n_rejects"])

@@ -11,6 +11,7 @@ from datasketch import MinHash
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from tasks.timing import timed
 from tasks.warehouse import Staging, Warehouse, story_candidates, to_arrow
 
 NUM_PERM = 128
@@ -81,6 +82,7 @@ def assign_story_ids(new: list[tuple[str, np.ndarray | None]],
 
 
 @task(name="group-stories", cache_policy=NO_CACHE)
+@timed("stories")
 def group_stories(warehouse: Warehouse, staging: Staging, *, threshold: float) -> dict:
     """Give each staged new article a story_id, joining near-duplicates stored or staged."""
     articles = staging.read("articles")

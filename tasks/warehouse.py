@@ -27,9 +27,10 @@ STAGING_DIR = ".staging"
 LOCK_NAME = ".newsner.lock"
 
 # Tables a run adds rows to; rows already there are kept (INSERT OR IGNORE on the primary key).
-STORED = ("articles", "story_signatures", "story_bands", "mentions", "acronyms", "rejects")
+STORED = ("articles", "story_signatures", "story_bands", "mentions", "sentences", "acronyms",
+          "rejects")
 # Tables rebuilt from `articles` and `mentions` by the aggregation stage, in build order.
-AGGREGATES = ("entities", "entity_aliases", "entity_daily", "cooccurrence")
+AGGREGATES = ("entities", "entity_aliases", "entity_daily", "entity_weekly", "cooccurrence")
 # Tables each run replaces whole: the resolution and the aggregates.
 REPLACED = ("entity_keys", *AGGREGATES)
 
@@ -38,10 +39,42 @@ class WarehouseError(Exception):
     """A problem with the warehouse a user can act on; the message says what to do."""
 
 
+SCHEMA_VERSION = 1
+# Views and table macros over the tables, one per file in tasks/sql/views/.
+VIEWS = ("top_entities", "entity_timeline", "trending", "cooccurring", "mention_context")
+
+
 @cache
 def load_sql(name: str) -> str:
-    """Return the text of tasks/sql/<name>.sql."""
-    return resources.files("tasks").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
+    """Return the text of tasks/sql/<name>.sql (name may be "views/<view>")."""
+    return resources.files("tasks").joinpath("sql", *f"{name}.sql".split("/")).read_text(
+        encoding="utf-8")
+
+
+def check_version(con: duckdb.DuckDBPyConnection, *, where: str = "the warehouse") -> None:
+    """Raise WarehouseError unless the database is empty or of this newsner's schema version."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if tables and "meta" not in tables:
+        raise WarehouseError(f"{where} was written by a pre-release newsner without a schema "
+                             "version: delete it (and its parquet/ folder) and run again")
+    if "meta" in tables:
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        found = int(row[0]) if row else None
+        if found != SCHEMA_VERSION:
+            newer = found is not None and found > SCHEMA_VERSION
+            raise WarehouseError(
+                f"{where} has schema version {found}, this newsner reads version {SCHEMA_VERSION}: "
+                + ("upgrade newsner" if newer else "no migration exists from that version; "
+                   "delete it and run again"))
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection, *, where: str = "the warehouse") -> None:
+    """Create the declared tables and views, after checking the file's schema version."""
+    check_version(con, where=where)
+    con.execute(load_sql("schema"))
+    con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+    for view in VIEWS:
+        con.execute(load_sql(f"views/{view}"))
 
 
 @cache
@@ -149,12 +182,17 @@ def _connect(warehouse: Warehouse, *, read_only: bool) -> Iterator[duckdb.DuckDB
     if read_only and not warehouse.exists():
         # An empty in-memory database with the declared schema stands in for a new warehouse.
         con = duckdb.connect()
-        con.execute(load_sql("schema"))
+        apply_schema(con)
     else:
         try:
             con = duckdb.connect(str(warehouse.db_path), read_only=read_only)
         except duckdb.IOException as err:
             raise WarehouseError(f"cannot open {warehouse.db_path}: {err}".splitlines()[0]) from None
+        try:
+            (check_version if read_only else apply_schema)(con, where=str(warehouse.db_path))
+        except WarehouseError:
+            con.close()
+            raise
     try:
         yield con
     finally:
@@ -219,7 +257,6 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> bool:
     Return False, and change nothing (not even `runs`), when the run brings nothing new.
     """
     with _connect(warehouse, read_only=False) as con:
-        con.execute(load_sql("schema"))
         con.begin()
         try:
             changed = 0
@@ -252,17 +289,44 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> bool:
     return bool(changed)
 
 
+# Tables written as Parquet partitioned by month (hive layout, month=YYYY-MM or month=undated),
+# with the query that adds the month column; the other tables are one file each.
+PARTITIONED = {
+    "articles": "SELECT *, coalesce(strftime(published_at, '%Y-%m'), 'undated') AS month "
+                "FROM articles",
+    "mentions": "SELECT m.*, coalesce(strftime(a.published_at, '%Y-%m'), 'undated') AS month "
+                "FROM mentions AS m JOIN articles AS a USING (article_id)",
+    "entity_daily": "SELECT *, coalesce(strftime(day, '%Y-%m'), 'undated') AS month "
+                    "FROM entity_daily",
+    "entity_weekly": "SELECT *, coalesce(strftime(week, '%Y-%m'), 'undated') AS month "
+                     "FROM entity_weekly",
+}
+
+
 def export_parquet(warehouse: Warehouse) -> list[Path]:
-    """Rewrite warehouse/parquet/<table>.parquet from DuckDB; return the files written."""
+    """Rewrite warehouse/parquet/<table>/ from DuckDB: one file per month partition (or per
+    table), so files stay few and large; return the table folders written."""
     warehouse.parquet_dir.mkdir(parents=True, exist_ok=True)
     written = []
     with _connect(warehouse, read_only=True) as con:
         for name in table_names():
-            table = con.execute(f"SELECT * FROM {_checked(name)}").fetch_arrow_table()
-            target = warehouse.parquet_dir / f"{name}.parquet"
-            tmp = target.with_suffix(".parquet.tmp")
-            pq.write_table(table, tmp)
-            os.replace(tmp, target)
+            sql = PARTITIONED.get(name, f"SELECT * FROM {_checked(name)}")
+            table = con.execute(sql).fetch_arrow_table()
+            target = warehouse.parquet_dir / name
+            fresh = warehouse.parquet_dir / f".{name}.new"
+            shutil.rmtree(fresh, ignore_errors=True)
+            if name in PARTITIONED:
+                pq.write_to_dataset(table, fresh, partition_cols=["month"],
+                                    basename_template="part-{i}.parquet")
+            else:
+                fresh.mkdir()
+                pq.write_table(table, fresh / "part-0.parquet")
+            old = warehouse.parquet_dir / f".{name}.old"
+            shutil.rmtree(old, ignore_errors=True)
+            if target.exists():
+                os.replace(target, old)
+            os.replace(fresh, target)
+            shutil.rmtree(old, ignore_errors=True)
             written.append(target)
     return written
 

@@ -262,3 +262,22 @@ def test_the_seed_article_names_its_people_and_places_canonically(prefect_server
         ("Pentagon",)]
     kcna = rows(warehouse, "SELECT acronym, key FROM acronyms")
     assert kcna == [("kcna", "org:korean central news agency")]
+
+
+@pytest.mark.parametrize("name", ["top_people_latest_month", "top_by_source_week",
+                                  "who_rose_latest_day", "who_appears_with_kim",
+                                  "sentences_about_putin"])
+def test_example_queries_give_the_same_rows_via_cli_and_duckdb(seeded, name):
+    import csv
+    import io
+
+    from tests.conftest import ROOT
+    from tests.test_cli import newsner
+
+    warehouse, _ = seeded
+    path = ROOT / "warehouse" / "queries" / f"{name}.sql"
+    done = newsner("sql", "--file", str(path), "--csv", "--warehouse", str(warehouse))
+    assert done.returncode == 0, done.stderr
+    expected = rows(warehouse, path.read_text())
+    printed = list(csv.reader(io.StringIO(done.stdout)))[1:]
+    assert expected and printed == [["" if v is None else str(v) for v in row] for row in expected]

@@ -52,7 +52,8 @@ MENTIONS = [
 
 RUN = {"run_id": "r1", "started_at": datetime(2025, 1, 1), "finished_at": datetime(2025, 1, 1),
        "inputs": ["x"], "model": "m", "model_version": "1", "n_inputs": 2, "n_duplicates": 0,
-       "n_new_articles": 2, "n_other_language": 0, "n_mentions": 6, "n_rejects": 0}
+       "n_new_articles": 2, "n_other_language": 0, "n_mentions": 6, "n_rejects": 0,
+       "stage_seconds": "{}"}
 
 
 def _stage(warehouse, run_id="r1", articles=ARTICLES, mentions=MENTIONS):
@@ -76,8 +77,9 @@ def test_schema_applies_to_an_empty_database_and_declares_every_table():
     con.execute(load_sql("schema"))
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     assert tables == set(table_names()) == {
-        "articles", "story_signatures", "story_bands", "mentions", "acronyms", "entity_keys",
-        "entities", "entity_aliases", "entity_daily", "cooccurrence", "rejects", "runs"}
+        "meta", "articles", "story_signatures", "story_bands", "mentions", "sentences", "acronyms",
+        "entity_keys", "entities", "entity_aliases", "entity_daily", "entity_weekly",
+        "cooccurrence", "rejects", "runs"}
 
 
 def test_arrow_schemas_are_derived_from_schema_sql():
@@ -107,7 +109,8 @@ def test_commit_stores_the_run_and_aggregates_match_hand_counts(tmp_path):
                                "n_articles, n_stories FROM entity_daily WHERE entity_id = 'person:kim'")
     assert sorted(rows, key=str) == sorted([("2025-10-20", "person:kim", "Wire", 1, 1, 1),
                                             (None, "person:kim", "Ledger", 1, 1, 1)], key=str)
-    _, rows = query(warehouse, "SELECT * FROM cooccurrence ORDER BY entity_a, entity_b")
+    _, rows = query(warehouse, "SELECT entity_a, entity_b, n_articles, n_sentences "
+                               "FROM cooccurrence ORDER BY entity_a, entity_b")
     # a1: Kim+Putin in sentence 0; a2: Kim+Seoul in sentence 1
     assert rows == [("person:kim", "person:putin", 2, 1), ("person:kim", "place:seoul", 2, 1),
                     ("person:putin", "place:seoul", 2, 0)]
@@ -136,15 +139,22 @@ def test_a_commit_that_fails_midway_leaves_the_warehouse_as_it_was(tmp_path):
     assert after == before
 
 
-def test_parquet_copies_hold_every_table_with_the_declared_columns(tmp_path):
+def test_parquet_lake_holds_every_table_partitioned_by_month(tmp_path):
     warehouse = Warehouse(tmp_path)
     commit_run(warehouse, _stage(warehouse), RUN)
-    files = export_parquet(warehouse)
-    assert {f.stem for f in files} == set(table_names())
-    for f in files:
-        table = pq.read_table(f)
-        assert table.schema.names == arrow_schema(f.stem).names
-        assert table.num_rows == _counts(warehouse)[f.stem]
+    folders = export_parquet(warehouse)
+    assert {f.name for f in folders} == set(table_names())
+    for folder in folders:
+        table = pq.read_table(folder, partitioning="hive")
+        assert [c for c in table.schema.names if c != "month"] == arrow_schema(folder.name).names
+        assert table.num_rows == _counts(warehouse)[folder.name]
+    months = sorted(p.name for p in (tmp_path / "parquet" / "articles").iterdir())
+    assert months == ["month=2025-10", "month=undated"]
+    assert [p.name for p in (tmp_path / "parquet" / "articles" / "month=2025-10").iterdir()] == [
+        "part-0.parquet"]
+    export_parquet(warehouse)  # a second export replaces, never piles up files
+    assert len(list((tmp_path / "parquet").rglob("*.parquet"))) == len(
+        list((tmp_path / "parquet").rglob("part-0.parquet")))
 
 
 def test_aggregates_equal_their_recomputation_from_mentions(tmp_path):
@@ -181,3 +191,18 @@ def test_query_errors_and_missing_warehouse_are_one_line_messages(tmp_path):
     with pytest.raises(WarehouseError):
         query(warehouse, "DELETE FROM articles")
     assert _counts(warehouse)["articles"] == 2
+
+
+def test_a_warehouse_of_another_schema_version_is_refused_with_a_message(tmp_path):
+    warehouse = Warehouse(tmp_path)
+    commit_run(warehouse, _stage(warehouse), RUN)
+    with duckdb.connect(str(warehouse.db_path)) as con:
+        con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(WarehouseError, match="schema version 99.*upgrade newsner"):
+        commit_run(warehouse, _stage(warehouse, "r2"), {**RUN, "run_id": "r2"})
+    old = Warehouse(tmp_path / "old")
+    old.root.mkdir()
+    with duckdb.connect(str(old.db_path)) as con:
+        con.execute("CREATE TABLE articles (article_id VARCHAR)")
+    with pytest.raises(WarehouseError, match="pre-release newsner"):
+        commit_run(old, _stage(old), RUN)

@@ -1,4 +1,5 @@
--- Entity pairs (entity_a < entity_b) with the articles and sentences they share.
+-- Entity pairs (entity_a < entity_b) with the articles and sentences they share, and their
+-- pointwise mutual information, so rare but tied pairs can be ranked above merely frequent ones.
 WITH
 source AS (
     SELECT DISTINCT article_id, sentence_index, entity_id
@@ -8,6 +9,19 @@ source AS (
 
 article_entities AS (
     SELECT DISTINCT article_id, entity_id FROM source
+),
+
+totals AS (
+    SELECT
+        (SELECT count(DISTINCT article_id) FROM source) AS n_articles,
+        (SELECT count(*) FROM (SELECT DISTINCT article_id, sentence_index FROM source)) AS n_sentences
+),
+
+entity_counts AS (
+    SELECT entity_id, count(DISTINCT article_id) AS n_articles,
+           count(DISTINCT (article_id, sentence_index)) AS n_sentences
+    FROM source
+    GROUP BY entity_id
 ),
 
 article_pairs AS (
@@ -29,9 +43,18 @@ sentence_pairs AS (
 ),
 
 final AS (
-    SELECT p.entity_a, p.entity_b, p.n_articles, coalesce(s.n_sentences, 0) AS n_sentences
+    SELECT
+        p.entity_a, p.entity_b, p.n_articles,
+        coalesce(s.n_sentences, 0) AS n_sentences,
+        log2(p.n_articles * t.n_articles / (ca.n_articles * cb.n_articles)) AS pmi,
+        CASE WHEN s.n_sentences > 0
+            THEN log2(s.n_sentences * t.n_sentences / (ca.n_sentences * cb.n_sentences))
+        END AS sentence_pmi
     FROM article_pairs AS p
     LEFT JOIN sentence_pairs AS s USING (entity_a, entity_b)
+    JOIN entity_counts AS ca ON ca.entity_id = p.entity_a
+    JOIN entity_counts AS cb ON cb.entity_id = p.entity_b
+    CROSS JOIN totals AS t
 )
 
 SELECT * FROM final

@@ -1,5 +1,11 @@
 -- The one declared schema of the newsner warehouse.
 -- Arrow/Parquet schemas used by the stages are derived from this file (tasks/warehouse.py).
+-- Bump SCHEMA_VERSION in tasks/warehouse.py with every change, and add a migration there.
+
+CREATE TABLE IF NOT EXISTS meta (
+    key             VARCHAR PRIMARY KEY,   -- 'schema_version'
+    value           VARCHAR NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS articles (
     article_id      VARCHAR PRIMARY KEY,   -- sha256 of the normalised text (first 16 hex digits)
@@ -50,6 +56,15 @@ CREATE TABLE IF NOT EXISTS mentions (
     CHECK (end_char > start_char)
 );
 
+CREATE TABLE IF NOT EXISTS sentences (
+    article_id      VARCHAR NOT NULL,
+    model           VARCHAR NOT NULL,      -- sentence boundaries come from the NER pipeline
+    sentence_index  INTEGER NOT NULL,
+    start_char      INTEGER NOT NULL,      -- offsets into articles.text
+    end_char        INTEGER NOT NULL,
+    PRIMARY KEY (article_id, model, sentence_index)
+);
+
 CREATE TABLE IF NOT EXISTS acronyms (
     article_id      VARCHAR NOT NULL,
     acronym         VARCHAR NOT NULL,      -- folded tokens, e.g. 'kcna'
@@ -94,11 +109,22 @@ CREATE TABLE IF NOT EXISTS entity_daily (
     n_stories       INTEGER NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS entity_weekly (
+    week            DATE,                  -- Monday of the ISO week; NULL for undated articles
+    entity_id       VARCHAR NOT NULL,
+    source          VARCHAR,
+    n_mentions      INTEGER NOT NULL,
+    n_articles      INTEGER NOT NULL,
+    n_stories       INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS cooccurrence (
     entity_a        VARCHAR NOT NULL,      -- entity_a < entity_b: each pair once
     entity_b        VARCHAR NOT NULL,
     n_articles      INTEGER NOT NULL,      -- articles mentioning both
     n_sentences     INTEGER NOT NULL,      -- sentences mentioning both
+    pmi             DOUBLE NOT NULL,       -- log2 P(a,b) / (P(a) P(b)) over articles
+    sentence_pmi    DOUBLE,                -- the same over sentences; NULL when they never share one
     PRIMARY KEY (entity_a, entity_b),
     CHECK (entity_a < entity_b)
 );
@@ -124,5 +150,6 @@ CREATE TABLE IF NOT EXISTS runs (
     n_new_articles  INTEGER NOT NULL,      -- not in the warehouse before
     n_other_language INTEGER NOT NULL,     -- new articles kept but not sent to NER (language)
     n_mentions      INTEGER NOT NULL,      -- new mentions
-    n_rejects       INTEGER NOT NULL
+    n_rejects       INTEGER NOT NULL,
+    stage_seconds   VARCHAR NOT NULL       -- JSON object: stage name -> seconds
 );
