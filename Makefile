@@ -43,3 +43,8 @@ bench-extract: $(STAMP)  ## article-text extraction F1 on ../shared/data/html-de
 bench: bench-ner
 bench-ner: $(STAMP)  ## NER precision/recall/F1 on CoNLL-2003 dev: pipeline beside the raw model
 	$(BIN)/python -m benchmarks.ner_quality
+
+.PHONY: bench-warehouse
+bench: bench-warehouse
+bench-warehouse: $(STAMP)  ## 1M synthetic mentions: query medians and the aggregation share of a run
+	$(BIN)/python -m benchmarks.warehouse_scale 1000000

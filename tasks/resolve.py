@@ -17,7 +17,7 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.canonical import LABEL_CLASS, contains_run, entity_key, key_tokens
+from tasks.canonical import LABEL_CLASS, entity_key, key_tokens
 from tasks.timing import timed
 from tasks.warehouse import Staging, Warehouse, resolution_inputs, to_arrow
 
@@ -136,8 +136,15 @@ def resolve_keys(keys: Iterable[str], acronyms: Iterable[tuple[str, str]],
             fits = by_initials.get((key.split(":", 1)[0], tokens[0]), set())
             if len(fits) == 1:
                 long_names[tokens].add(next(iter(fits)))
-    people = [k for k in keys if k.startswith(f"{LABEL_CLASS['PERSON']}:")]
-    full = [k for k in people if not any(contains_run(_tokens(o), _tokens(k)) for o in people)]
+    people = {k for k in keys if k.startswith(f"{LABEL_CLASS['PERSON']}:")}
+    # every shorter contiguous run of every person's tokens -> the people whose name holds it
+    holders = defaultdict(set)
+    for person in people:
+        tokens = _tokens(person)
+        for size in range(1, len(tokens)):
+            for start in range(len(tokens) - size + 1):
+                holders[tokens[start:start + size]].add(person)
+    full = {k for k in people if _tokens(k) not in holders}
 
     def step(key: str) -> tuple[str, str]:
         tokens = _tokens(key)
@@ -146,9 +153,9 @@ def resolve_keys(keys: Iterable[str], acronyms: Iterable[tuple[str, str]],
         if len(long_names.get(tokens, ())) == 1:
             return next(iter(long_names[tokens])), "acronym"
         if key in people:
-            fits = [f for f in full if contains_run(_tokens(f), tokens)]
+            fits = holders.get(tokens, set()) & full
             if len(fits) == 1:
-                return fits[0], "short_form"
+                return next(iter(fits)), "short_form"
         return key, "self"
 
     rows = []

@@ -31,8 +31,14 @@ STORED = ("articles", "story_signatures", "story_bands", "mentions", "sentences"
           "rejects")
 # Tables rebuilt from `articles` and `mentions` by the aggregation stage, in build order.
 AGGREGATES = ("entities", "entity_aliases", "entity_daily", "entity_weekly", "cooccurrence")
-# Tables each run replaces whole: the resolution and the aggregates.
+# Tables a run replaces in part: the resolution whole, each aggregate for the run's dirty
+# entities only (new mentions, or a changed resolution), which keeps large warehouses fast.
 REPLACED = ("entity_keys", *AGGREGATES)
+SCOPES = {
+    "entity_keys": "true",
+    "cooccurrence": "entity_a IN (SELECT entity_id FROM dirty) "
+                    "OR entity_b IN (SELECT entity_id FROM dirty)",
+}
 
 
 class WarehouseError(Exception):
@@ -41,7 +47,8 @@ class WarehouseError(Exception):
 
 SCHEMA_VERSION = 1
 # Views and table macros over the tables, one per file in tasks/sql/views/.
-VIEWS = ("top_entities", "entity_timeline", "trending", "cooccurring", "mention_context")
+VIEWS = ("top_entities", "entity_timeline", "trending", "cooccurrence_scores", "cooccurring",
+         "mention_context")
 
 
 @cache
@@ -244,6 +251,8 @@ def compute_aggregates(warehouse: Warehouse, staging: Staging, *, model: str) ->
     counts = {}
     with _connect(warehouse, read_only=True) as con:
         _register_staged(con, staging)
+        staging.write("dirty_entities", con.execute(
+            "SELECT entity_id FROM dirty_entities ORDER BY ALL").fetch_arrow_table())
         for name in AGGREGATES:
             table = con.execute(load_sql(f"aggregate_{name}"), {"model": model}).fetch_arrow_table()
             staging.write(name, table.cast(arrow_schema(name)))
@@ -266,13 +275,17 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> bool:
                     f"INSERT OR IGNORE INTO {_checked(name)} BY NAME SELECT * FROM staged"
                 ).fetchone()[0]
                 con.unregister("staged")
+            con.register("dirty", staging.read("dirty_entities", table="entity_keys")
+                         .select(["entity_id"]))
             for name in REPLACED:
+                scope = SCOPES.get(name, "entity_id IN (SELECT entity_id FROM dirty)")
                 con.register("staged", staging.read(name))
                 changed += con.execute(
-                    f"SELECT count(*) FROM ((FROM {_checked(name)} EXCEPT ALL FROM staged) "
-                    f"UNION ALL (FROM staged EXCEPT ALL FROM {_checked(name)}))"
+                    f"SELECT count(*) FROM ((FROM {_checked(name)} WHERE {scope} "
+                    f"EXCEPT ALL FROM staged) UNION ALL (FROM staged EXCEPT ALL "
+                    f"FROM {_checked(name)} WHERE {scope}))"
                 ).fetchone()[0]
-                con.execute(f"DELETE FROM {_checked(name)}")
+                con.execute(f"DELETE FROM {_checked(name)} WHERE {scope}")
                 con.execute(f"INSERT INTO {_checked(name)} BY NAME SELECT * FROM staged")
                 con.unregister("staged")
             changed += con.execute(load_sql("apply_entity_keys")).fetchone()[0]
@@ -346,3 +359,15 @@ def query(warehouse: Warehouse, sql: str, params: Sequence | dict | None = None,
         if cursor.description is None:
             return [], []
         return [col[0] for col in cursor.description], cursor.fetchall()
+
+
+def describe_relations() -> dict[str, list[tuple[str, str]]]:
+    """Return table or view name -> [(column, type)] of the declared schema and views."""
+    with duckdb.connect() as con:
+        apply_schema(con)
+        out = {}
+        for name in (*table_names(), *(v for v in VIEWS if v != "cooccurring")):
+            out[name] = [(r[0], r[1]) for r in con.execute(f"DESCRIBE {name}").fetchall()]
+        con.execute("CREATE TEMP TABLE example AS SELECT * FROM cooccurring('x') LIMIT 0")
+        out["cooccurring"] = [(r[0], r[1]) for r in con.execute("DESCRIBE example").fetchall()]
+    return out

@@ -93,6 +93,11 @@ def test_rerun_adds_nothing_and_a_new_article_adds_only_itself(seeded, tmp_path)
     assert new_rows[0][0] == added["n_mentions"] > 0
     assert rows(warehouse, "SELECT count(*) FROM articles")[0][0] == len(before["articles"]) + 1
     assert rows(warehouse, "SELECT count(*) FROM runs")[0][0] == len(before["runs"]) + 1
+    # the aggregates, updated only for the entities the new article touched, are still exact
+    from tasks.warehouse import Warehouse
+    from tests.test_views import assert_aggregates_match_mentions
+
+    assert_aggregates_match_mentions(Warehouse(warehouse))
 
 
 def test_bad_inputs_become_rejects_while_good_ones_are_processed(prefect_server, tmp_path):
@@ -247,6 +252,10 @@ def test_alias_file_rerun_reresolves_without_ner_and_merges_stay_traceable(
                              "WHERE entity_id = 'place:north korea' AND "
                              "substr(articles.text, start_char + 1, end_char - start_char) = mentions.text")
     assert traced == [(3,)]
+    from tasks.warehouse import Warehouse
+    from tests.test_views import assert_aggregates_match_mentions
+
+    assert_aggregates_match_mentions(Warehouse(warehouse))  # after a merge, too
 
 
 def test_the_seed_article_names_its_people_and_places_canonically(prefect_server, shared, tmp_path):

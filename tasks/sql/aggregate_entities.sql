@@ -1,11 +1,13 @@
--- One row per entity: name and label from the alias file or else the majority of its mentions,
+-- One row per entity of the run's dirty_entities: name and label from the alias file or else the majority of its mentions,
 -- totals, and the first and last publication that mention it.
 WITH
 source AS (
-    SELECT m.entity_id, m.key, m.name, m.label, m.article_id, a.story_id, a.published_at
+    SELECT
+        m.entity_id, m.key, m.name, m.label, m.article_id, m.sentence_index, a.story_id,
+        a.published_at
     FROM all_mentions AS m
     JOIN all_articles AS a USING (article_id)
-    WHERE m.model = $model
+    WHERE m.model = $model AND m.entity_id IN (SELECT entity_id FROM dirty_entities)
 ),
 
 canonical AS (
@@ -40,6 +42,7 @@ totals AS (
         count(*) AS n_mentions,
         count(DISTINCT article_id) AS n_articles,
         count(DISTINCT story_id) AS n_stories,
+        count(DISTINCT (article_id, sentence_index)) AS n_sentences,
         min(published_at) AS first_seen,
         max(published_at) AS last_seen
     FROM source
@@ -51,7 +54,7 @@ final AS (
         t.entity_id,
         coalesce(c.canonical_name, n.name) AS name,
         coalesce(c.canonical_label, l.label) AS label,
-        t.n_mentions, t.n_articles, t.n_stories, t.first_seen, t.last_seen
+        t.n_mentions, t.n_articles, t.n_stories, t.n_sentences, t.first_seen, t.last_seen
     FROM totals AS t
     JOIN label_votes AS l USING (entity_id)
     JOIN name_votes AS n USING (entity_id)

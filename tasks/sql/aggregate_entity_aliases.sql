@@ -3,7 +3,7 @@ WITH
 source AS (
     SELECT entity_id, text AS surface, label, article_id
     FROM all_mentions
-    WHERE model = $model
+    WHERE model = $model AND entity_id IN (SELECT entity_id FROM dirty_entities)
 ),
 
 final AS (

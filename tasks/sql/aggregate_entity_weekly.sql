@@ -6,7 +6,7 @@ source AS (
         m.entity_id, a.source, m.article_id, a.story_id
     FROM all_mentions AS m
     JOIN all_articles AS a USING (article_id)
-    WHERE m.model = $model
+    WHERE m.model = $model AND m.entity_id IN (SELECT entity_id FROM dirty_entities)
 ),
 
 final AS (

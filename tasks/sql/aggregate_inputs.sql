@@ -31,3 +31,22 @@ stored_and_new AS (
 SELECT m.* REPLACE (coalesce(k.entity_id, m.entity_id) AS entity_id)
 FROM stored_and_new AS m
 LEFT JOIN new_entity_keys AS k USING (key);
+
+-- Entities whose aggregate rows this run may change: those of new mentions, and those on either
+-- side of a key whose resolution changed. Only their rows are recomputed and replaced.
+CREATE OR REPLACE TEMP TABLE dirty_entities AS
+SELECT DISTINCT entity_id FROM (
+    SELECT k.entity_id
+    FROM new_mentions AS n
+    JOIN new_entity_keys AS k USING (key)
+    UNION ALL
+    SELECT k.entity_id
+    FROM new_entity_keys AS k
+    LEFT JOIN entity_keys AS o USING (key)
+    WHERE o.entity_id IS DISTINCT FROM k.entity_id
+    UNION ALL
+    SELECT o.entity_id
+    FROM entity_keys AS o
+    LEFT JOIN new_entity_keys AS k USING (key)
+    WHERE k.entity_id IS DISTINCT FROM o.entity_id
+);

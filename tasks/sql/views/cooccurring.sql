@@ -6,7 +6,7 @@ pairs AS (
     SELECT
         CASE WHEN entity_a = target THEN entity_b ELSE entity_a END AS entity_id,
         n_articles, n_sentences, pmi, sentence_pmi
-    FROM cooccurrence
+    FROM cooccurrence_scores
     WHERE entity_a = target OR entity_b = target
 )
 
