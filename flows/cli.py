@@ -129,6 +129,18 @@ def cmd_top(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from tasks.report import write_report
+    from tasks.warehouse import WarehouseError
+
+    warehouse = _warehouse(args)
+    if not warehouse.exists():
+        raise WarehouseError(f"no warehouse at {warehouse.db_path}: run `newsner run` first")
+    output = write_report(warehouse, Path(args.output))
+    print(f"report written to {output} (open it in a browser; it needs no network)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsner", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -165,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     top.add_argument("--warehouse", metavar="DIR")
     top.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     top.set_defaults(func=cmd_top)
+
+    report = sub.add_parser("report", help="write a self-contained HTML report with charts")
+    report.add_argument("--warehouse", metavar="DIR")
+    report.add_argument("--output", metavar="FILE", default="warehouse/report.html",
+                        help="where to write it (default: warehouse/report.html)")
+    report.set_defaults(func=cmd_report)
     return parser
 
 

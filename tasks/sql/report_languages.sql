@@ -1,0 +1,2 @@
+-- Report: articles by detected language.
+SELECT language, count(*) AS n FROM articles GROUP BY language ORDER BY n DESC, language
