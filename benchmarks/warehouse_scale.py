@@ -108,20 +108,34 @@ def median_ms(con, sql: str, params: list, runs: int = 21) -> float:
     return statistics.median(times)
 
 
+SENTENCES = [
+    "{a} met {b} in {p} on Tuesday to discuss trade, energy and security in the region.",
+    "The talks in {p} lasted more than three hours, officials familiar with the meeting said.",
+    "{b} told reporters afterwards that the two sides had agreed to meet again next month.",
+    "Critics of {a} said the meeting achieved little for the people of {p} and its neighbours.",
+    "Markets reacted calmly, with the main index in {p} closing slightly higher on the day.",
+    "Analysts said the outcome would depend on whether {a} could win support at home.",
+    "Opposition leaders in {p} called for a public debate before any agreement is signed.",
+    "{b} has faced growing pressure over rising prices and a slowing economy this year.",
+    "Diplomats said a joint statement was being drafted but gave no date for its release.",
+    "The next round of talks is expected to take place in {q} before the end of the year.",
+    "Officials in {q} welcomed the meeting and said they were ready to help if asked.",
+    "A spokesperson for {a} declined to comment on the details of the discussions.",
+]
+
+
 def news_texts(pool: list[tuple[str, str]], n: int, seed: int = 11) -> list[dict]:
-    """Return n dated wire-style articles naming entities of the pool (for a real NER run)."""
+    """Return n dated wire-style articles of about 230 words naming entities of the pool, for a
+    real NER run of realistic length."""
     rng = random.Random(seed)
     people = [p for p, label in pool[:300] if label == "PERSON"]
     places = [p for p, label in pool[:300] if label == "GPE"]
     docs = []
     for i in range(n):
-        person, other, place = rng.choice(people), rng.choice(people), rng.choice(places)
-        text = "\n".join([
-            f"{person} met {other} in {place} on Tuesday to discuss trade and security.",
-            f"The talks in {place} lasted three hours, officials said.",
-            f"{other} said the two sides had agreed to meet again next month in London.",
-            f"Critics of {person} said the meeting achieved little for the people of {place}.",
-        ])
+        names = {"a": rng.choice(people), "b": rng.choice(people), "p": rng.choice(places),
+                 "q": rng.choice(places)}
+        order = rng.sample(SENTENCES, len(SENTENCES))
+        text = "\n".join(line.format(**names) for line in [SENTENCES[0], *order])
         docs.append({"id": f"news-{i}", "text": text, "source": f"source-{i % 7:02d}",
                      "published": f"2025-12-{1 + i % 28:02d}T09:00:00Z"})
     return docs

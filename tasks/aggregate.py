@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.timing import timed
+from tasks.timing import stage_logger, timed
 from tasks.warehouse import Staging, Warehouse, compute_aggregates
 
 
@@ -14,5 +14,5 @@ from tasks.warehouse import Staging, Warehouse, compute_aggregates
 def aggregate_entities(warehouse: Warehouse, staging: Staging, *, model: str) -> dict:
     """Stage the aggregate tables for the warehouse as it will be after this run."""
     counts = compute_aggregates(warehouse, staging, model=model)
-    get_run_logger().info("aggregated: %s", counts)
+    stage_logger().info("aggregated: %s", counts)
     return counts

@@ -9,11 +9,11 @@ import unicodedata
 from datetime import UTC, datetime
 from functools import cache
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.reasons import reject
-from tasks.timing import timed
+from tasks.timing import stage_logger, timed
 from tasks.warehouse import Staging, to_arrow
 
 # Spaces that are not U+0020, and characters that are invisible in text but break tokens.
@@ -288,5 +288,5 @@ def clean_articles(staging: Staging, run_id: str, records: list[dict], read_reje
     staging.write("rejects", to_arrow("rejects", rejects))
     counts = {"n_inputs": len(records), "n_articles": len(articles), "n_duplicates": duplicates,
               "n_rejects": len(rejects)}
-    get_run_logger().info("cleaned: %s", counts)
+    stage_logger().info("cleaned: %s", counts)
     return counts

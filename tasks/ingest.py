@@ -15,11 +15,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.reasons import reject
 from tasks.settings import Settings
+from tasks.timing import stage_logger
 from tasks.web import (
     FEED_TYPES,
     TEXT_TYPES,
@@ -333,6 +334,6 @@ def read_inputs(paths: list[str], settings: Settings) -> dict:
     """Read every input into raw article records and rejects (under "records" and "rejects")."""
     start = time.perf_counter()
     records, rejects = read_all(paths, settings)
-    get_run_logger().info("read %d articles, %d rejects", len(records), len(rejects))
+    stage_logger().info("read %d articles, %d rejects", len(records), len(rejects))
     return {"records": records, "rejects": rejects,
             "seconds_read": round(time.perf_counter() - start, 3)}

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import spacy
 import spacy.util
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from tasks.canonical import assign_entities, find_acronyms
 from tasks.resolve import read_pattern_file
-from tasks.timing import timed
+from tasks.timing import stage_logger, timed
 from tasks.warehouse import Staging, to_arrow
 
 DEFAULT_MODEL = "en_core_web_sm"
@@ -215,5 +215,5 @@ def extract_mentions(staging: Staging, run_id: str, *, model: str, labels: tuple
     staging.write("acronyms", to_arrow("acronyms", acronym_rows(fits, mentions)))
     counts = {"n_words": sum(len(a["text"].split()) for a in fits), "n_mentions": len(rows),
               "n_other_language": len(articles) - len(fits), "model_version": version}
-    get_run_logger().info("NER with %s %s: %s", model, version, counts)
+    stage_logger().info("NER with %s %s: %s", model, version, counts)
     return counts

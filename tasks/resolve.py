@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.canonical import LABEL_CLASS, entity_key, key_tokens
-from tasks.timing import timed
+from tasks.timing import stage_logger, timed
 from tasks.warehouse import Staging, Warehouse, resolution_inputs, to_arrow
 
 # spaCy's English (OntoNotes) labels; an alias or pattern file may use these.
@@ -181,5 +181,5 @@ def resolve_entities(warehouse: Warehouse, staging: Staging, *, alias_file: Path
     rows = resolve_keys(keys, acronyms, aliases, caps_keys=caps_keys)
     staging.write("entity_keys", to_arrow("entity_keys", rows))
     counts = {"n_keys": len(rows), "n_merged": sum(r["rule"] != "self" for r in rows)}
-    get_run_logger().info("resolved: %s", counts)
+    stage_logger().info("resolved: %s", counts)
     return counts

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.timing import timed
+from tasks.timing import stage_logger, timed
 from tasks.warehouse import (
     Staging,
     Warehouse,
@@ -55,7 +55,7 @@ def select_new_articles(run: Run) -> dict:
     new = cleaned.filter(pc.invert(is_known))
     run.staging.write("articles", new)
     counts = {"n_new_articles": new.num_rows, "n_known_articles": len(known)}
-    get_run_logger().info("new articles: %s", counts)
+    stage_logger().info("new articles: %s", counts)
     return counts
 
 
@@ -96,6 +96,6 @@ def commit(run: Run, stages: list[dict], *, model_version: str, top: int = 10) -
     summary = {**row, "stage_seconds": seconds, "n_words": counts.get("n_words", 0),
                "changed": changed, "rejects_by_reason": dict(by_reason.most_common()),
                "top_entities": [dict(zip(columns, r, strict=True)) for r in top_rows]}
-    get_run_logger().info("committed run %s: %d new articles, %d mentions, %d rejects",
+    stage_logger().info("committed run %s: %d new articles, %d mentions, %d rejects",
                           run.run_id, row["n_new_articles"], row["n_mentions"], row["n_rejects"])
     return summary

@@ -8,10 +8,10 @@ import re
 
 import numpy as np
 from datasketch import MinHash
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.timing import timed
+from tasks.timing import stage_logger, timed
 from tasks.warehouse import Staging, Warehouse, story_candidates, to_arrow
 
 NUM_PERM = 128
@@ -102,5 +102,5 @@ def group_stories(warehouse: Warehouse, staging: Staging, *, threshold: float) -
         for k in sorted(set(band_keys(sig)))]))
     joined = sum(1 for a, s in stories.items() if a != s)
     counts = {"n_new_articles": len(rows), "n_joined_stories": joined}
-    get_run_logger().info("stories: %s", counts)
+    stage_logger().info("stories: %s", counts)
     return counts

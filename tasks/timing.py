@@ -1,10 +1,15 @@
-"""Stage timing: every stage reports how long it took, for the run summary and the benchmarks."""
+"""Stage helpers: timing for the run summary and the benchmarks, and a logger that works in
+and out of a Prefect run."""
 
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable
+
+from prefect import get_run_logger
+from prefect.exceptions import MissingContextError
 
 
 def timed(stage: str) -> Callable:
@@ -18,3 +23,11 @@ def timed(stage: str) -> Callable:
             return counts
         return run
     return decorate
+
+
+def stage_logger() -> logging.Logger | logging.LoggerAdapter:
+    """Return the Prefect run logger inside a flow or task run, else a plain `newsner` logger."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("newsner")

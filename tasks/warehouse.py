@@ -36,8 +36,10 @@ AGGREGATES = ("entities", "entity_aliases", "entity_daily", "entity_weekly", "co
 REPLACED = ("entity_keys", *AGGREGATES)
 SCOPES = {
     "entity_keys": "true",
-    "cooccurrence": "entity_a IN (SELECT entity_id FROM dirty) "
-                    "OR entity_b IN (SELECT entity_id FROM dirty)",
+    "cooccurrence": "entity_a IN (SELECT entity_id FROM remapped) "
+                    "OR entity_b IN (SELECT entity_id FROM remapped) "
+                    "OR EXISTS (SELECT 1 FROM staged AS s WHERE s.entity_a = cooccurrence.entity_a "
+                    "AND s.entity_b = cooccurrence.entity_b)",
 }
 
 
@@ -251,8 +253,9 @@ def compute_aggregates(warehouse: Warehouse, staging: Staging, *, model: str) ->
     counts = {}
     with _connect(warehouse, read_only=True) as con:
         _register_staged(con, staging)
-        staging.write("dirty_entities", con.execute(
-            "SELECT entity_id FROM dirty_entities ORDER BY ALL").fetch_arrow_table())
+        for name in ("dirty_entities", "remapped_entities"):
+            staging.write(name, con.execute(
+                f"SELECT entity_id FROM {name} ORDER BY ALL").fetch_arrow_table())
         for name in AGGREGATES:
             table = con.execute(load_sql(f"aggregate_{name}"), {"model": model}).fetch_arrow_table()
             staging.write(name, table.cast(arrow_schema(name)))
@@ -275,8 +278,9 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> bool:
                     f"INSERT OR IGNORE INTO {_checked(name)} BY NAME SELECT * FROM staged"
                 ).fetchone()[0]
                 con.unregister("staged")
-            con.register("dirty", staging.read("dirty_entities", table="entity_keys")
-                         .select(["entity_id"]))
+            for name in ("dirty", "remapped"):
+                con.register(name, staging.read(f"{name}_entities", table="entity_keys")
+                             .select(["entity_id"]))
             for name in REPLACED:
                 scope = SCOPES.get(name, "entity_id IN (SELECT entity_id FROM dirty)")
                 con.register("staged", staging.read(name))

@@ -32,14 +32,18 @@ SELECT m.* REPLACE (coalesce(k.entity_id, m.entity_id) AS entity_id)
 FROM stored_and_new AS m
 LEFT JOIN new_entity_keys AS k USING (key);
 
--- Entities whose aggregate rows this run may change: those of new mentions, and those on either
--- side of a key whose resolution changed. Only their rows are recomputed and replaced.
-CREATE OR REPLACE TEMP TABLE dirty_entities AS
+-- Articles whose mentions (of a model) this run adds for the first time.
+CREATE OR REPLACE TEMP TABLE fresh_article_ids AS
+SELECT DISTINCT n.article_id
+FROM new_mentions AS n
+WHERE NOT EXISTS (
+    SELECT 1 FROM mentions AS m WHERE m.article_id = n.article_id AND m.model = n.model
+);
+
+-- Entities on either side of a key whose resolution changed (every key is new on a first run):
+-- their rows are recounted from all their mentions.
+CREATE OR REPLACE TEMP TABLE remapped_entities AS
 SELECT DISTINCT entity_id FROM (
-    SELECT k.entity_id
-    FROM new_mentions AS n
-    JOIN new_entity_keys AS k USING (key)
-    UNION ALL
     SELECT k.entity_id
     FROM new_entity_keys AS k
     LEFT JOIN entity_keys AS o USING (key)
@@ -50,3 +54,12 @@ SELECT DISTINCT entity_id FROM (
     LEFT JOIN new_entity_keys AS k USING (key)
     WHERE k.entity_id IS DISTINCT FROM o.entity_id
 );
+
+-- Entities whose aggregate rows this run may change: the remapped ones and those of new mentions.
+-- Only their rows are recomputed and replaced.
+CREATE OR REPLACE TEMP TABLE dirty_entities AS
+SELECT entity_id FROM remapped_entities
+UNION
+SELECT k.entity_id
+FROM new_mentions AS n
+JOIN new_entity_keys AS k USING (key);

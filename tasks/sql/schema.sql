@@ -124,7 +124,7 @@ CREATE TABLE IF NOT EXISTS cooccurrence (
     entity_b        VARCHAR NOT NULL,      -- the other entity of the pair
     n_articles      INTEGER NOT NULL,      -- articles mentioning both
     n_sentences     INTEGER NOT NULL,      -- sentences mentioning both
-    PRIMARY KEY (entity_a, entity_b),
+    -- (entity_a, entity_b) is unique by construction; no index: runs replace many pairs at once
     CHECK (entity_a < entity_b)
 );
 
