@@ -84,6 +84,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reprocess(args: argparse.Namespace) -> int:
+    from tasks.ner import resolve_model
+    from tasks.settings import Settings
+    from tasks.warehouse import WarehouseError
+
+    overrides = {k: v for k, v in (("warehouse", args.warehouse), ("model", args.model)) if v}
+    settings = Settings(**overrides)
+    resolve_model(settings.model)
+    if not (Path(settings.warehouse) / "newsner.duckdb").exists():
+        raise WarehouseError(f"no warehouse at {settings.warehouse}: run `newsner run` first")
+    _quiet_prefect()
+    from flows.pipeline import newsner_reprocess
+
+    summary = newsner_reprocess(settings)
+    print(f"reprocessed {summary['n_inputs']} stored articles with {summary['model']} "
+          f"{summary['model_version']}: {summary['n_mentions']} mentions; the aggregates now "
+          f"count {summary['model']}'s mentions")
+    return 0
+
+
 def _warehouse(args: argparse.Namespace):
     from tasks.settings import Settings
     from tasks.warehouse import Warehouse
@@ -177,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     top.add_argument("--warehouse", metavar="DIR")
     top.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     top.set_defaults(func=cmd_top)
+
+    again = sub.add_parser("reprocess", help="run NER again on stored articles with another model")
+    again.add_argument("--model", metavar="NAME", required=True,
+                       help="installed spaCy pipeline; its mentions are kept beside the others'")
+    again.add_argument("--warehouse", metavar="DIR")
+    again.set_defaults(func=cmd_reprocess)
 
     report = sub.add_parser("report", help="write a self-contained HTML report with charts")
     report.add_argument("--warehouse", metavar="DIR")

@@ -14,7 +14,7 @@ from tasks.ingest import read_inputs
 from tasks.ner import extract_mentions
 from tasks.resolve import resolve_entities
 from tasks.settings import Settings
-from tasks.store import Run, commit, select_new_articles
+from tasks.store import Run, commit, select_articles_to_reprocess, select_new_articles
 from tasks.stories import group_stories
 from tasks.warehouse import Warehouse, writer_lock
 
@@ -39,3 +39,20 @@ def newsner_run(paths: list[str], settings: Settings | None = None) -> dict:
         stages = [{"seconds_read": read["seconds_read"]}, cleaned, selected, grouped, found,
                   resolved, aggregated]
         return commit(run, stages, model_version=found["model_version"])
+
+
+@flow(name="newsner-reprocess", log_prints=True)
+def newsner_reprocess(settings: Settings | None = None) -> dict:
+    """Run NER again over the stored articles with settings.model; aggregates switch to it."""
+    settings = settings or Settings()
+    run = Run(run_id=flow_run.get_id() or uuid.uuid4().hex, inputs=("reprocess",),
+              warehouse=Warehouse(Path(settings.warehouse)), model=settings.model)
+    with writer_lock(run.warehouse):
+        selected = select_articles_to_reprocess(run)
+        found = extract_mentions(run.staging, run.run_id, model=settings.model,
+                                 labels=settings.labels, batch_size=settings.batch_size,
+                                 n_process=settings.n_process, patterns=settings.patterns)
+        resolved = resolve_entities(run.warehouse, run.staging, alias_file=settings.aliases)
+        aggregated = aggregate_entities(run.warehouse, run.staging, model=settings.model)
+        return commit(run, [selected, found, resolved, aggregated],
+                      model_version=found["model_version"])

@@ -17,6 +17,7 @@ from tasks.timing import stage_logger, timed
 from tasks.warehouse import (
     Staging,
     Warehouse,
+    articles_to_reprocess,
     commit_run,
     export_parquet,
     known_article_ids,
@@ -56,6 +57,18 @@ def select_new_articles(run: Run) -> dict:
     run.staging.write("articles", new)
     counts = {"n_new_articles": new.num_rows, "n_known_articles": len(known)}
     stage_logger().info("new articles: %s", counts)
+    return counts
+
+
+@task(name="select-articles-to-reprocess", cache_policy=NO_CACHE)
+@timed("select")
+def select_articles_to_reprocess(run: Run) -> dict:
+    """Stage the stored articles the run's model has not processed yet; they go to NER again."""
+    articles = articles_to_reprocess(run.warehouse, model=run.model)
+    run.staging.write("articles", articles)
+    counts = {"n_inputs": articles.num_rows, "n_duplicates": 0, "n_new_articles": 0,
+              "n_reprocessed": articles.num_rows}
+    stage_logger().info("reprocess with %s: %s", run.model, counts)
     return counts
 
 

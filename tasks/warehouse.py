@@ -232,8 +232,27 @@ def story_candidates(warehouse: Warehouse, band_keys: Sequence[int]) -> list[tup
 def _register_staged(con: duckdb.DuckDBPyConnection, staging: Staging) -> None:
     """Make stored plus staged rows visible as all_articles, all_mentions, all_acronyms."""
     for name in ("articles", "mentions", "acronyms", "entity_keys"):
-        con.register(f"new_{name}", staging.read(name))
+        _load_temp(con, f"new_{name}", staging.read(name))
     con.execute(load_sql("aggregate_inputs"))
+
+
+def _load_temp(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    """Copy an Arrow table into temp table `name` (DuckDB cannot push every filter into Arrow)."""
+    con.register("arrow_input", table)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM arrow_input")
+    con.unregister("arrow_input")
+
+
+def aggregate_model(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Return the model whose mentions the stored aggregates count, if any."""
+    row = con.execute("SELECT value FROM meta WHERE key = 'aggregate_model'").fetchone()
+    return row[0] if row else None
+
+
+def articles_to_reprocess(warehouse: Warehouse, *, model: str) -> pa.Table:
+    """Return the stored articles that `model` has not processed yet."""
+    with _connect(warehouse, read_only=True) as con:
+        return con.execute(load_sql("articles_to_reprocess"), {"model": model}).fetch_arrow_table()
 
 
 def resolution_inputs(warehouse: Warehouse, staging: Staging,
@@ -253,6 +272,10 @@ def compute_aggregates(warehouse: Warehouse, staging: Staging, *, model: str) ->
     counts = {}
     with _connect(warehouse, read_only=True) as con:
         _register_staged(con, staging)
+        if aggregate_model(con) not in (None, model):
+            con.execute(load_sql("aggregate_model_switch"), {"model": model})
+            con.execute("CREATE OR REPLACE TEMP TABLE dirty_entities AS "
+                        "SELECT entity_id FROM remapped_entities")
         for name in ("dirty_entities", "remapped_entities"):
             staging.write(name, con.execute(
                 f"SELECT entity_id FROM {name} ORDER BY ALL").fetch_arrow_table())
@@ -273,17 +296,17 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> bool:
         try:
             changed = 0
             for name in STORED:
-                con.register("staged", staging.read(name))
+                con.register("incoming", staging.read(name))
                 changed += con.execute(
-                    f"INSERT OR IGNORE INTO {_checked(name)} BY NAME SELECT * FROM staged"
+                    f"INSERT OR IGNORE INTO {_checked(name)} BY NAME SELECT * FROM incoming"
                 ).fetchone()[0]
-                con.unregister("staged")
+                con.unregister("incoming")
             for name in ("dirty", "remapped"):
-                con.register(name, staging.read(f"{name}_entities", table="entity_keys")
-                             .select(["entity_id"]))
+                _load_temp(con, name, staging.read(f"{name}_entities", table="entity_keys")
+                           .select(["entity_id"]))
             for name in REPLACED:
                 scope = SCOPES.get(name, "entity_id IN (SELECT entity_id FROM dirty)")
-                con.register("staged", staging.read(name))
+                _load_temp(con, "staged", staging.read(name))
                 changed += con.execute(
                     f"SELECT count(*) FROM ((FROM {_checked(name)} WHERE {scope} "
                     f"EXCEPT ALL FROM staged) UNION ALL (FROM staged EXCEPT ALL "
@@ -291,11 +314,14 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> bool:
                 ).fetchone()[0]
                 con.execute(f"DELETE FROM {_checked(name)} WHERE {scope}")
                 con.execute(f"INSERT INTO {_checked(name)} BY NAME SELECT * FROM staged")
-                con.unregister("staged")
             changed += con.execute(load_sql("apply_entity_keys")).fetchone()[0]
+            if aggregate_model(con) != run["model"]:
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('aggregate_model', ?)",
+                            [run["model"]])
+                changed += 1
             if changed:
-                con.register("staged", to_arrow("runs", [run]))
-                con.execute("INSERT INTO runs BY NAME SELECT * FROM staged")
+                con.register("incoming", to_arrow("runs", [run]))
+                con.execute("INSERT INTO runs BY NAME SELECT * FROM incoming")
                 con.commit()
             else:
                 con.rollback()

@@ -290,3 +290,40 @@ def test_example_queries_give_the_same_rows_via_cli_and_duckdb(seeded, name):
     expected = rows(warehouse, path.read_text())
     printed = list(csv.reader(io.StringIO(done.stdout)))[1:]
     assert expected and printed == [["" if v is None else str(v) for v in row] for row in expected]
+
+
+def test_reprocess_with_another_model_keeps_both_and_aggregates_follow_one(prefect_server,
+                                                                          tmp_path):
+    import spacy
+
+    from flows.pipeline import newsner_reprocess
+    from tasks.settings import Settings
+    from tasks.warehouse import Warehouse
+    from tests.test_views import assert_aggregates_match_mentions
+
+    rules = spacy.blank("en")  # a second, real spaCy pipeline: rules instead of a model
+    rules.add_pipe("entity_ruler").add_patterns([
+        {"label": "PERSON", "pattern": [{"LOWER": "kim"}, {"LOWER": "jong"}, {"ORTH": "-"},
+                                        {"LOWER": "un"}]},
+        {"label": "GPE", "pattern": "Pyongyang"}])
+    rules.to_disk(tmp_path / "rules")
+    alternative = str(tmp_path / "rules")
+
+    warehouse = tmp_path / "w"
+    run([SEEDS], warehouse)
+    small = rows(warehouse, "SELECT count(*) FROM mentions")[0][0]
+    summary = newsner_reprocess(Settings(warehouse=warehouse, model=alternative))
+    assert summary["n_inputs"] == 11 and summary["n_new_articles"] == 0
+    by_model = dict(rows(warehouse, "SELECT model, count(*) FROM mentions GROUP BY model"))
+    assert by_model["en_core_web_sm"] == small and 0 < by_model[alternative] < small
+    assert {r[0] for r in rows(warehouse, "SELECT entity_id FROM entities")} == {
+        "person:kim jong un", "place:pyongyang"}
+    assert_aggregates_match_mentions(Warehouse(warehouse), alternative)
+    again = newsner_reprocess(Settings(warehouse=warehouse, model=alternative))
+    assert again["n_inputs"] == 0 and not again["changed"]
+
+    run([SEEDS], warehouse)  # the default model's run switches the aggregates back
+    assert_aggregates_match_mentions(Warehouse(warehouse), "en_core_web_sm")
+    compared = rows(warehouse, "SELECT model, count(*) FROM mentions WHERE entity_id = "
+                               "'person:kim jong un' GROUP BY model ORDER BY model")
+    assert len(compared) == 2  # both models side by side in SQL
