@@ -34,8 +34,13 @@ AGGREGATES = ("entities", "entity_aliases", "entity_daily", "entity_weekly", "co
 # Tables a run replaces in part: the resolution whole, each aggregate for the run's dirty
 # entities only (new mentions, or a changed resolution), which keeps large warehouses fast.
 REPLACED = ("entity_keys", *AGGREGATES)
+_GROUP_SCOPE = ("entity_id IN (SELECT entity_id FROM remapped) OR EXISTS (SELECT 1 FROM staged AS s "
+                "WHERE s.entity_id = {table}.entity_id AND s.{period} IS NOT DISTINCT FROM "
+                "{table}.{period} AND s.source IS NOT DISTINCT FROM {table}.source)")
 SCOPES = {
     "entity_keys": "true",
+    "entity_daily": _GROUP_SCOPE.format(table="entity_daily", period="day"),
+    "entity_weekly": _GROUP_SCOPE.format(table="entity_weekly", period="week"),
     "cooccurrence": "entity_a IN (SELECT entity_id FROM remapped) "
                     "OR entity_b IN (SELECT entity_id FROM remapped) "
                     "OR EXISTS (SELECT 1 FROM staged AS s WHERE s.entity_a = cooccurrence.entity_a "

@@ -1,10 +1,29 @@
--- Mentions and articles per entity, per UTC publication day, per source.
+-- Mentions, articles and stories per entity, per UTC publication day, per source, for the groups
+-- this run changes: every group of a remapped entity, and the (day, source) groups of the run's
+-- new articles for the other entities they mention (the commit replaces exactly those groups).
 WITH
-source AS (
+fresh_groups AS (
+    SELECT DISTINCT CAST(published_at AS DATE) AS day, source
+    FROM all_articles
+    WHERE article_id IN (SELECT article_id FROM fresh_article_ids)
+),
+
+mentioned AS (
     SELECT CAST(a.published_at AS DATE) AS day, m.entity_id, a.source, m.article_id, a.story_id
     FROM all_mentions AS m
     JOIN all_articles AS a USING (article_id)
-    WHERE m.model = $model AND m.entity_id IN (SELECT entity_id FROM dirty_entities)
+    WHERE m.model = $model
+),
+
+source AS (
+    SELECT * FROM mentioned
+    WHERE entity_id IN (SELECT entity_id FROM remapped_entities)
+    UNION ALL
+    SELECT m.* FROM mentioned AS m
+    JOIN fresh_groups AS g
+        ON g.day IS NOT DISTINCT FROM m.day AND g.source IS NOT DISTINCT FROM m.source
+    WHERE m.entity_id IN (SELECT entity_id FROM dirty_entities)
+      AND m.entity_id NOT IN (SELECT entity_id FROM remapped_entities)
 ),
 
 final AS (
