@@ -57,6 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tasks.ner import resolve_model
     from tasks.resolve import read_alias_file, read_pattern_file
     from tasks.settings import Settings
+    from tasks.warehouse import Warehouse, ensure_unlocked
 
     overrides = {k: v for k, v in (("warehouse", args.warehouse), ("model", args.model)) if v}
     columns = {f: getattr(args, f"{f}_column") for f in COLUMN_FIELDS if getattr(args, f"{f}_column")}
@@ -76,6 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         read_alias_file(settings.aliases)
     if settings.patterns:
         read_pattern_file(settings.patterns)
+    ensure_unlocked(Warehouse(Path(settings.warehouse)))
     _quiet_prefect()
     from flows.pipeline import newsner_run
 

@@ -9,7 +9,7 @@ from tasks.timing import stage_logger, timed
 from tasks.warehouse import Staging, Warehouse, compute_aggregates
 
 
-@task(name="aggregate-entities", cache_policy=NO_CACHE)
+@task(name="aggregate-entities", cache_policy=NO_CACHE, timeout_seconds=3_600)
 @timed("aggregate")
 def aggregate_entities(warehouse: Warehouse, staging: Staging, *, model: str) -> dict:
     """Stage the aggregate tables for the warehouse as it will be after this run."""

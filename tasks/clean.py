@@ -277,7 +277,7 @@ def reject_rows(rejects: list[dict], run_id: str) -> list[dict]:
     return list(rows.values())
 
 
-@task(name="clean-articles", cache_policy=NO_CACHE)
+@task(name="clean-articles", cache_policy=NO_CACHE, timeout_seconds=1_800)
 @timed("clean")
 def clean_articles(staging: Staging, run_id: str, records: list[dict], read_rejects: list[dict],
                    *, max_chars: int) -> dict:

@@ -329,7 +329,7 @@ def read_all(paths: Sequence[str], settings: Settings) -> tuple[list[dict], list
     return records + fetched, rejects + failed
 
 
-@task(name="read-inputs", cache_policy=NO_CACHE)
+@task(name="read-inputs", cache_policy=NO_CACHE, timeout_seconds=3_600)
 def read_inputs(paths: list[str], settings: Settings) -> dict:
     """Read every input into raw article records and rejects (under "records" and "rejects")."""
     start = time.perf_counter()

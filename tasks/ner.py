@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from functools import cache
@@ -164,7 +165,11 @@ def find_mentions(nlp, articles: Sequence[dict], *, labels: Iterable[str], batch
     views = (ner_view(a["text"]) for a in articles)
     mentions = []
     docs = nlp.pipe(views, batch_size=batch_size, n_process=n_process)
-    for article, doc in zip(articles, docs, strict=True):
+    start, step = time.perf_counter(), max(len(articles) // 10, 500)
+    for done, (article, doc) in enumerate(zip(articles, docs, strict=True), start=1):
+        if done % step == 0:
+            rate = done / (time.perf_counter() - start)
+            stage_logger().info("NER %d/%d articles (%.0f articles/s)", done, len(articles), rate)
         for mention in doc_mentions(doc, labels, article["text"]):
             mentions.append({"article_id": article["article_id"], **mention})
         if sentences is not None:
@@ -197,7 +202,7 @@ def processes_for(n_articles: int, setting: int) -> int:
     return max(1, min(os.cpu_count() or 1, n_articles // 200))
 
 
-@task(name="extract-mentions", cache_policy=NO_CACHE)
+@task(name="extract-mentions", cache_policy=NO_CACHE, timeout_seconds=21_600)
 @timed("ner")
 def extract_mentions(staging: Staging, run_id: str, *, model: str, labels: tuple[str, ...],
                      batch_size: int, n_process: int, patterns: Path | None = None) -> dict:

@@ -172,7 +172,7 @@ def resolve_keys(keys: Iterable[str], acronyms: Iterable[tuple[str, str]],
     return rows
 
 
-@task(name="resolve-entities", cache_policy=NO_CACHE)
+@task(name="resolve-entities", cache_policy=NO_CACHE, timeout_seconds=1_800)
 @timed("resolve")
 def resolve_entities(warehouse: Warehouse, staging: Staging, *, alias_file: Path | None) -> dict:
     """Stage `entity_keys`: every mention key of the warehouse and this run, resolved."""

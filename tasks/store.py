@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from tasks.timing import stage_logger, timed
@@ -46,7 +47,7 @@ class Run:
         return self.warehouse.staging(self.run_id)
 
 
-@task(name="select-new-articles", cache_policy=NO_CACHE)
+@task(name="select-new-articles", cache_policy=NO_CACHE, timeout_seconds=600)
 @timed("select")
 def select_new_articles(run: Run) -> dict:
     """Stage the cleaned articles the warehouse does not hold yet; only these go to NER."""
@@ -60,7 +61,7 @@ def select_new_articles(run: Run) -> dict:
     return counts
 
 
-@task(name="select-articles-to-reprocess", cache_policy=NO_CACHE)
+@task(name="select-articles-to-reprocess", cache_policy=NO_CACHE, timeout_seconds=600)
 @timed("select")
 def select_articles_to_reprocess(run: Run) -> dict:
     """Stage the stored articles the run's model has not processed yet; they go to NER again."""
@@ -72,19 +73,65 @@ def select_articles_to_reprocess(run: Run) -> dict:
     return counts
 
 
+def summary_table(summary: dict, mentions_by_label: dict[str, int],
+                  entities_by_label: dict[str, int]) -> list[dict]:
+    """Return the run summary as (measure, value) rows for a Prefect table artifact."""
+    words_per_second = summary["n_words"] / max(summary["stage_seconds"].get("ner", 0), 1e-9)
+    rows = [("articles in", summary["n_inputs"]), ("new articles", summary["n_new_articles"]),
+            ("duplicates", summary["n_duplicates"]),
+            ("not in the model's language", summary["n_other_language"]),
+            ("rejects", summary["n_rejects"]), ("mentions", summary["n_mentions"])]
+    rows += [(f"rejects: {reason}", n) for reason, n in summary["rejects_by_reason"].items()]
+    rows += [(f"mentions: {label}", n) for label, n in sorted(mentions_by_label.items())]
+    rows += [(f"entities: {label}", n) for label, n in sorted(entities_by_label.items())]
+    rows += [(f"seconds: {stage}", s) for stage, s in summary["stage_seconds"].items()]
+    rows.append(("NER words/s", round(words_per_second) if summary["n_words"] else 0))
+    return [{"measure": measure, "value": value} for measure, value in rows]
+
+
+def summary_markdown(summary: dict, movers: list[tuple]) -> str:
+    """Return the run's markdown report: counts, top entities and top movers."""
+    lines = [f"# newsner run `{summary['run_id']}`", "",
+             f"{summary['n_inputs']} articles in, {summary['n_new_articles']} new, "
+             f"{summary['n_mentions']} mentions, {summary['n_rejects']} rejects "
+             f"({summary['model']} {summary['model_version']}).", "",
+             "## Top entities", "", "| entity | label | mentions | articles |", "|---|---|---|---|"]
+    lines += [f"| {e['name']} | {e['label']} | {e['n_mentions']} | {e['n_articles']} |"
+              for e in summary["top_entities"]]
+    lines += ["", "## Top movers (latest day against the 28-day baseline)", ""]
+    if movers:
+        lines += ["| entity | label | mentions | baseline | z |", "|---|---|---|---|---|"]
+        lines += [f"| {n} | {lab} | {m} | {b} | {z} |" for n, lab, m, b, z in movers]
+    else:
+        lines.append("No entity has enough mentions on its latest day yet.")
+    return "\n".join(lines) + "\n"
+
+
+def publish_artifacts(summary: dict, mentions_by_label: dict[str, int], warehouse: Warehouse,
+                      ) -> None:
+    """Publish the run summary to the Prefect UI under stable keys."""
+    entities_by_label = dict(query(warehouse, "SELECT label, count(*) FROM entities GROUP BY ALL")[1])
+    movers = query(warehouse, load_sql("report_run_movers"), {"limit": 10})[1]
+    create_table_artifact(summary_table(summary, mentions_by_label, entities_by_label),
+                          key="newsner-run-summary", description="newsner run: counts and timings")
+    create_markdown_artifact(summary_markdown(summary, movers), key="newsner-run-report",
+                             description="newsner run: top entities and top movers")
+
+
 def stage_seconds(stages: list[dict]) -> dict[str, float]:
     """Return stage name -> seconds from the stages' counts (their `seconds_<stage>` keys)."""
     return {k.removeprefix("seconds_"): v for counts in stages for k, v in counts.items()
             if k.startswith("seconds_")}
 
 
-@task(name="commit-run", cache_policy=NO_CACHE)
+@task(name="commit-run", cache_policy=NO_CACHE, timeout_seconds=3_600)
 def commit(run: Run, stages: list[dict], *, model_version: str, top: int = 10) -> dict:
     """Commit the staged run into DuckDB in one transaction, refresh Parquet; return a summary."""
     start = time.perf_counter()
     counts = {k: v for stage in stages for k, v in stage.items() if not k.startswith("seconds_")}
     rejects = run.staging.read("rejects")
     by_reason = Counter(rejects["reason"].to_pylist())
+    mentions_by_label = Counter(run.staging.read("mentions")["label"].to_pylist())
     seconds = stage_seconds(stages)
     row = {
         "run_id": run.run_id,
@@ -109,6 +156,7 @@ def commit(run: Run, stages: list[dict], *, model_version: str, top: int = 10) -
     summary = {**row, "stage_seconds": seconds, "n_words": counts.get("n_words", 0),
                "changed": changed, "rejects_by_reason": dict(by_reason.most_common()),
                "top_entities": [dict(zip(columns, r, strict=True)) for r in top_rows]}
+    publish_artifacts(summary, dict(mentions_by_label), run.warehouse)
     stage_logger().info("committed run %s: %d new articles, %d mentions, %d rejects",
-                          run.run_id, row["n_new_articles"], row["n_mentions"], row["n_rejects"])
+                        run.run_id, row["n_new_articles"], row["n_mentions"], row["n_rejects"])
     return summary

@@ -81,7 +81,7 @@ def assign_story_ids(new: list[tuple[str, np.ndarray | None]],
     return stories
 
 
-@task(name="group-stories", cache_policy=NO_CACHE)
+@task(name="group-stories", cache_policy=NO_CACHE, timeout_seconds=1_800)
 @timed("stories")
 def group_stories(warehouse: Warehouse, staging: Staging, *, threshold: float) -> dict:
     """Give each staged new article a story_id, joining near-duplicates stored or staged."""

@@ -191,6 +191,23 @@ def writer_lock(warehouse: Warehouse) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def ensure_unlocked(warehouse: Warehouse) -> None:
+    """Raise WarehouseError now if another run holds the warehouse (checked again by the run)."""
+    lock = warehouse.root / LOCK_NAME
+    if not lock.exists():
+        return
+    with open(lock) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = handle.read().strip() or "unknown"
+            raise WarehouseError(
+                f"warehouse {warehouse.root} is locked by another newsner run (pid {holder}); "
+                "wait for it to finish"
+            ) from None
+        fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @contextmanager
 def _connect(warehouse: Warehouse, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
     if read_only and not warehouse.exists():

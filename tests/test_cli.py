@@ -47,3 +47,25 @@ def test_a_wrong_alias_file_is_one_line_naming_the_line(tmp_path):
     done = newsner("run", "seeds", "--aliases", str(bad))
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "line 2" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_run_on_a_locked_warehouse_fails_with_one_line(tmp_path):
+    from tasks.warehouse import Warehouse, writer_lock
+
+    with writer_lock(Warehouse(tmp_path / "w")):
+        done = newsner("run", "seeds", "--warehouse", str(tmp_path / "w"))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "locked by another newsner run" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_a_flow_run_on_a_locked_warehouse_fails_with_the_reason(prefect_server, tmp_path):
+    from flows.pipeline import newsner_run
+    from tasks.settings import Settings
+    from tasks.warehouse import Warehouse, WarehouseError, writer_lock
+
+    with writer_lock(Warehouse(tmp_path / "w")):
+        state = newsner_run(["seeds"], Settings(warehouse=tmp_path / "w"), return_state=True)
+    assert state.is_failed()
+    with pytest.raises(WarehouseError, match="locked by another newsner run"):
+        state.result()

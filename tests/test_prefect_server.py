@@ -1,0 +1,89 @@
+"""Monitoring: a real Prefect server on a free local port, a run reporting to it, read back
+through Prefect's client (flow run, task runs, run-summary artifacts)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, SEEDS
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`prefect server start` on 127.0.0.1 with its own PREFECT_HOME; yields its API URL."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = free_port()
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_API_URL": "", "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api"}
+    log = (home / "server.log").open("w")
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start",
+                             "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/api"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail(f"Prefect server did not start: {(home / 'server.log').read_text()[-2000:]}")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_a_run_reports_to_the_server_with_its_task_runs_and_summary_artifacts(server, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    env = {**os.environ, "PREFECT_API_URL": server}
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "run", str(SEEDS), "--warehouse",
+                           str(tmp_path / "w")], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_id = done.stdout.split()[2]
+
+    async def read_back():
+        async with get_client() as client:
+            flow_run = await client.read_flow_run(run_id)
+            task_runs = await client.read_task_runs()
+            artifacts = await client.read_artifacts(artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run.id])))
+            return flow_run, [t for t in task_runs if t.flow_run_id == flow_run.id], artifacts
+
+    with temporary_settings({PREFECT_API_URL: server}):
+        flow_run, task_runs, artifacts = asyncio.run(read_back())
+    assert flow_run.state.is_completed()
+    names = {t.name.rsplit("-", 1)[0] for t in task_runs}
+    assert {"read-inputs", "clean-articles", "extract-mentions", "aggregate-entities",
+            "commit-run"} <= names
+    by_key = {a.key: a for a in artifacts}
+    assert {"newsner-run-summary", "newsner-run-report"} <= set(by_key)
+    table = by_key["newsner-run-summary"].data
+    rows = {row["measure"]: row["value"] for row in (
+        table if isinstance(table, list) else json.loads(table))}
+    assert rows["articles in"] == 11 and rows["new articles"] == 11
+    assert rows["mentions"] > 100 and "seconds: ner" in rows
+    assert "Kim Jong-un" in by_key["newsner-run-report"].data
