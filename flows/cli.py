@@ -86,6 +86,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from tasks.ingest import discover
+    from tasks.ner import resolve_model
+    from tasks.settings import Settings
+
+    overrides = {k: v for k, v in (("warehouse", args.warehouse), ("model", args.model)) if v}
+    settings = Settings(**overrides)
+    paths = args.paths or [DEFAULT_INPUT]
+    discover(paths)
+    resolve_model(settings.model)
+    _quiet_prefect()
+    from flows.pipeline import newsner_run
+
+    print(f"serving deployment newsner-run/{args.name}: "
+          + (f"cron {args.cron!r}" if args.cron else f"every {args.interval:g} s")
+          + f" on {', '.join(map(str, paths))}; Ctrl-C stops it", flush=True)
+    newsner_run.serve(
+        name=args.name, cron=args.cron, interval=args.interval if not args.cron else None,
+        parameters={"paths": [str(p) for p in paths], "settings": settings.model_dump(mode="json")},
+        global_limit=1, limit=1, print_starting_message=False)
+    return 0
+
+
 def cmd_reprocess(args: argparse.Namespace) -> int:
     from tasks.ner import resolve_model
     from tasks.settings import Settings
@@ -199,6 +222,16 @@ def build_parser() -> argparse.ArgumentParser:
     top.add_argument("--warehouse", metavar="DIR")
     top.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     top.set_defaults(func=cmd_top)
+
+    serve = sub.add_parser("serve", help="serve the flow on a schedule (runs never overlap)")
+    serve.add_argument("paths", nargs="*", metavar="PATH", help="watched folders, files or URLs")
+    when = serve.add_mutually_exclusive_group(required=True)
+    when.add_argument("--cron", metavar="EXPR", help='e.g. "*/15 * * * *"')
+    when.add_argument("--interval", metavar="SECONDS", type=float)
+    serve.add_argument("--name", default="scheduled", help="deployment name (default: scheduled)")
+    serve.add_argument("--warehouse", metavar="DIR")
+    serve.add_argument("--model", metavar="NAME")
+    serve.set_defaults(func=cmd_serve)
 
     again = sub.add_parser("reprocess", help="run NER again on stored articles with another model")
     again.add_argument("--model", metavar="NAME", required=True,

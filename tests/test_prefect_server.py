@@ -32,7 +32,8 @@ def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("prefect-home")
     port = free_port()
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_API_URL": "", "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api"}
+           "PREFECT_API_URL": "", "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api",
+           "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2"}
     log = (home / "server.log").open("w")
     proc = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start",
                              "--host", "127.0.0.1", "--port", str(port)],
@@ -87,3 +88,51 @@ def test_a_run_reports_to_the_server_with_its_task_runs_and_summary_artifacts(se
     assert rows["articles in"] == 11 and rows["new articles"] == 11
     assert rows["mentions"] > 100 and "seconds: ner" in rows
     assert "Kim Jong-un" in by_key["newsner-run-report"].data
+
+
+def test_a_served_schedule_runs_twice_and_the_second_run_takes_only_the_new_file(server,
+                                                                                 tmp_path):
+    import shutil as sh
+
+    import duckdb
+
+    inputs = tmp_path / "watched"
+    inputs.mkdir()
+    for path in sorted(SEEDS.glob("*.txt"))[:3]:
+        sh.copy(path, inputs / path.name)
+    warehouse = tmp_path / "w"
+    env = {**os.environ, "PREFECT_API_URL": server, "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "serve", str(inputs),
+                             "--interval", "5", "--name", "test", "--warehouse", str(warehouse)],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def stored_runs():
+        if not (warehouse / "newsner.duckdb").exists():
+            return []
+        try:
+            with duckdb.connect(str(warehouse / "newsner.duckdb"), read_only=True) as con:
+                return con.execute("SELECT n_new_articles FROM runs ORDER BY started_at").fetchall()
+        except duckdb.IOException:  # a run is writing right now
+            return None
+
+    def wait_for(predicate, seconds=240):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                pytest.fail((tmp_path / "serve.log").read_text()[-3000:])
+            runs = stored_runs()
+            if runs is not None and predicate(runs):
+                return runs
+            time.sleep(1)
+        pytest.fail("timed out: " + (tmp_path / "serve.log").read_text()[-3000:])
+
+    try:
+        assert wait_for(lambda runs: len(runs) >= 1) == [(3,)]
+        sh.copy(sorted(SEEDS.glob("*.txt"))[3], inputs / "added.txt")
+        assert wait_for(lambda runs: len(runs) >= 2) == [(3,), (1,)]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    with duckdb.connect(str(warehouse / "newsner.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM articles").fetchone() == (4,)
