@@ -65,6 +65,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["csv_columns"] = columns
     if args.fetch_linked is not None:
         overrides["fetch_linked"] = args.fetch_linked
+    if args.dask:
+        overrides["dask_address"] = args.dask
     for name in ("aliases", "patterns"):
         if getattr(args, name):
             overrides[name] = Path(getattr(args, name))
@@ -79,9 +81,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         read_pattern_file(settings.patterns)
     ensure_unlocked(Warehouse(Path(settings.warehouse)))
     _quiet_prefect()
-    from flows.pipeline import newsner_run
+    from flows.pipeline import with_runner
 
-    summary = newsner_run(paths, settings)
+    summary = with_runner(settings)(paths, settings)
     print(format_summary(summary))
     return 0
 
@@ -203,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="CSV of known entities: name,label,aliases (see examples/aliases.csv)")
     run.add_argument("--patterns", metavar="FILE",
                      help="JSONL of spaCy entity-ruler patterns (see examples/patterns.jsonl)")
+    run.add_argument("--dask", metavar="ADDRESS",
+                     help="run NER on this Dask scheduler's workers, e.g. tcp://10.0.0.5:8786")
     run.add_argument("--fetch-linked", action=argparse.BooleanOptionalAction, default=None,
                      help="fetch the page of feed items that carry only a summary "
                           "(default: for URL feeds only)")

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 
+import pyarrow as pa
 import spacy
 import spacy.util
 from prefect import task
@@ -202,12 +203,10 @@ def processes_for(n_articles: int, setting: int) -> int:
     return max(1, min(os.cpu_count() or 1, n_articles // 200))
 
 
-@task(name="extract-mentions", cache_policy=NO_CACHE, timeout_seconds=21_600)
-@timed("ner")
-def extract_mentions(staging: Staging, run_id: str, *, model: str, labels: tuple[str, ...],
-                     batch_size: int, n_process: int, patterns: Path | None = None) -> dict:
-    """Run NER on the staged new articles in the model's language; return the stage's counts."""
-    articles = staging.read("articles").select(["article_id", "text", "language"]).to_pylist()
+def _stage_ner(staging: Staging, run_id: str, articles: list[dict], *, model: str,
+               labels: tuple[str, ...], batch_size: int, n_process: int,
+               patterns: Path | None, suffix: str = "") -> dict:
+    """Run NER on `articles` and stage mentions, sentences and acronyms (names + suffix)."""
     nlp = load_nlp(model, patterns)
     fits = [a for a in articles if a["language"] in (None, nlp.lang)]
     sentences: list[dict] = []
@@ -215,10 +214,52 @@ def extract_mentions(staging: Staging, run_id: str, *, model: str, labels: tuple
                              n_process=processes_for(len(fits), n_process), sentences=sentences)
     version = model_version(nlp)
     rows = [{**m, "model": model, "model_version": version, "run_id": run_id} for m in mentions]
-    staging.write("mentions", to_arrow("mentions", rows))
-    staging.write("sentences", to_arrow("sentences", [{**s, "model": model} for s in sentences]))
-    staging.write("acronyms", to_arrow("acronyms", acronym_rows(fits, mentions)))
-    counts = {"n_words": sum(len(a["text"].split()) for a in fits), "n_mentions": len(rows),
-              "n_other_language": len(articles) - len(fits), "model_version": version}
-    stage_logger().info("NER with %s %s: %s", model, version, counts)
+    staging.write(f"mentions{suffix}", to_arrow("mentions", rows))
+    staging.write(f"sentences{suffix}", to_arrow("sentences", [{**s, "model": model}
+                                                               for s in sentences]))
+    staging.write(f"acronyms{suffix}", to_arrow("acronyms", acronym_rows(fits, mentions)))
+    return {"n_words": sum(len(a["text"].split()) for a in fits), "n_mentions": len(rows),
+            "n_other_language": len(articles) - len(fits), "model_version": version}
+
+
+@task(name="extract-mentions", cache_policy=NO_CACHE, timeout_seconds=21_600)
+@timed("ner")
+def extract_mentions(staging: Staging, run_id: str, *, model: str, labels: tuple[str, ...],
+                     batch_size: int, n_process: int, patterns: Path | None = None) -> dict:
+    """Run NER on the staged new articles in the model's language; return the stage's counts."""
+    articles = staging.read("articles").select(["article_id", "text", "language"]).to_pylist()
+    counts = _stage_ner(staging, run_id, articles, model=model, labels=labels,
+                        batch_size=batch_size, n_process=n_process, patterns=patterns)
+    stage_logger().info("NER with %s: %s", model, counts)
+    return counts
+
+
+@task(name="extract-mentions-batch", cache_policy=NO_CACHE, timeout_seconds=21_600)
+def extract_batch(staging: Staging, run_id: str, batch: int, n_batches: int, *, model: str,
+                  labels: tuple[str, ...], batch_size: int, patterns: Path | None = None) -> dict:
+    """Run NER on one slice of the staged new articles (on whichever worker runs it)."""
+    articles = staging.read("articles").select(["article_id", "text", "language"]).to_pylist()
+    size = -(-len(articles) // n_batches)
+    return _stage_ner(staging, run_id, articles[batch * size:(batch + 1) * size], model=model,
+                      labels=labels, batch_size=batch_size, n_process=1, patterns=patterns,
+                      suffix=f"-{batch}")
+
+
+@timed("ner")
+def extract_mentions_in_batches(staging: Staging, run_id: str, *, n_batches: int, model: str,
+                                labels: tuple[str, ...], batch_size: int,
+                                patterns: Path | None = None) -> dict:
+    """Spread NER over the flow's task runner (a Dask cluster) in `n_batches` task runs, then
+    stage their outputs as one; the result equals extract_mentions'."""
+    futures = [extract_batch.submit(staging, run_id, batch, n_batches, model=model, labels=labels,
+                                    batch_size=batch_size, patterns=patterns)
+               for batch in range(n_batches)]
+    parts = [future.result() for future in futures]
+    for name in ("mentions", "sentences", "acronyms"):
+        staging.write(name, pa.concat_tables(
+            [staging.read(f"{name}-{b}", table=name) for b in range(n_batches)]))
+    counts = {key: sum(p[key] for p in parts) for key in ("n_words", "n_mentions",
+                                                          "n_other_language")}
+    counts["model_version"] = parts[0]["model_version"]
+    stage_logger().info("NER with %s on %d batches: %s", model, n_batches, counts)
     return counts

@@ -40,5 +40,8 @@ class Settings(BaseSettings):
     # User knowledge: a CSV alias file (name,label,aliases) and a JSONL entity-ruler pattern file.
     aliases: Path | None = None
     patterns: Path | None = None
+    # Address of a running Dask scheduler (tcp://host:8786): NER batches run on its workers.
+    dask_address: str | None = None
+    dask_batches: int = Field(default=8, ge=1)  # NER task runs spread over the workers
     # Near-duplicate detection: estimated Jaccard similarity of word 3-shingles.
     story_threshold: float = Field(default=0.7, gt=0, le=1)

@@ -19,6 +19,8 @@ from tests.conftest import ROOT, SEEDS
 
 pytestmark = pytest.mark.slow
 
+# the Dask test uses the session harness; the other tests start their own server
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -136,3 +138,24 @@ def test_a_served_schedule_runs_twice_and_the_second_run_takes_only_the_new_file
         proc.wait(timeout=60)
     with duckdb.connect(str(warehouse / "newsner.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM articles").fetchone() == (4,)
+
+
+def test_ner_on_a_two_worker_dask_cluster_gives_the_local_warehouse(prefect_server, tmp_path):
+    from distributed import LocalCluster
+
+    from flows.pipeline import newsner_run, with_runner
+    from tasks.settings import Settings
+    from tests.test_pipeline import _state
+
+    newsner_run([str(SEEDS)], Settings(warehouse=tmp_path / "local"))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        settings = Settings(warehouse=tmp_path / "dask", dask_address=cluster.scheduler_address,
+                            dask_batches=4)
+        summary = with_runner(settings)([str(SEEDS)], settings)
+        with cluster.get_client() as client:
+            # every worker process ran NER batches: each has loaded the model
+            loaded = client.run(lambda: __import__("tasks.ner").ner._load.cache_info().currsize)
+    assert summary["n_new_articles"] == 11
+    assert len(loaded) == 2 and all(n >= 1 for n in loaded.values())
+    assert _state(tmp_path / "dask") == _state(tmp_path / "local")
