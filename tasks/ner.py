@@ -168,9 +168,11 @@ def find_mentions(nlp, articles: Sequence[dict], *, labels: Iterable[str], batch
     docs = nlp.pipe(views, batch_size=batch_size, n_process=n_process)
     start, step = time.perf_counter(), max(len(articles) // 10, 500)
     for done, (article, doc) in enumerate(zip(articles, docs, strict=True), start=1):
-        if done % step == 0:
+        if done % step == 0 or done == len(articles) >= step:
             rate = done / (time.perf_counter() - start)
-            stage_logger().info("NER %d/%d articles (%.0f articles/s)", done, len(articles), rate)
+            bar = "#" * (20 * done // len(articles))
+            stage_logger().info("NER [%-20s] %d/%d articles, %.0f articles/s", bar, done,
+                                len(articles), rate)
         for mention in doc_mentions(doc, labels, article["text"]):
             mentions.append({"article_id": article["article_id"], **mention})
         if sentences is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -159,3 +160,36 @@ def test_ner_on_a_two_worker_dask_cluster_gives_the_local_warehouse(prefect_serv
     assert summary["n_new_articles"] == 11
     assert len(loaded) == 2 and all(n >= 1 for n in loaded.values())
     assert _state(tmp_path / "dask") == _state(tmp_path / "local")
+
+
+CHROMIUM = shutil.which("chromium")
+BROWSER = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--virtual-time-budget=15000"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)")
+def test_the_prefect_ui_shows_the_run_and_its_artifacts(server, tmp_path):
+    from PIL import Image
+
+    env = {**os.environ, "PREFECT_API_URL": server}
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "run", str(SEEDS), "--warehouse",
+                           str(tmp_path / "w")], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_id = done.stdout.split()[2]
+    ui = server.removesuffix("/api")
+
+    def browse(*args: str) -> subprocess.CompletedProcess:
+        profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
+        return subprocess.run([CHROMIUM, *BROWSER, f"--user-data-dir={profile}", *args],
+                              capture_output=True, text=True, timeout=180)
+
+    page = browse("--dump-dom", f"{ui}/runs/flow-run/{run_id}").stdout
+    assert "Completed" in page and "newsner-run" in page
+    artifacts = browse("--dump-dom", f"{ui}/artifacts").stdout
+    assert "newsner-run-summary" in artifacts and "newsner-run-report" in artifacts
+    shot = tmp_path / "ui.png"
+    browse("--window-size=1400,1000", f"--screenshot={shot}", f"{ui}/runs/flow-run/{run_id}")
+    colours = Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 20)
+    assert len(colours) > 100  # the run page is drawn, not a blank or error page
