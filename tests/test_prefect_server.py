@@ -57,17 +57,22 @@ def server(tmp_path_factory):
     proc.wait(timeout=30)
 
 
+def run_against(server: str, warehouse: Path) -> str:
+    """Run `newsner run seeds` as a user would, reporting to `server`; return the run id."""
+    env = {**os.environ, "PREFECT_API_URL": server}
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "run", str(SEEDS), "--warehouse",
+                           str(warehouse)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.split()[2]
+
+
 def test_a_run_reports_to_the_server_with_its_task_runs_and_summary_artifacts(server, tmp_path):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    env = {**os.environ, "PREFECT_API_URL": server}
-    done = subprocess.run([sys.executable, "-m", "flows.cli", "run", str(SEEDS), "--warehouse",
-                           str(tmp_path / "w")], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    run_id = done.stdout.split()[2]
+    run_id = run_against(server, tmp_path / "w")
 
     async def read_back():
         async with get_client() as client:
@@ -172,12 +177,7 @@ BROWSER = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--n
 def test_the_prefect_ui_shows_the_run_and_its_artifacts(server, tmp_path):
     from PIL import Image
 
-    env = {**os.environ, "PREFECT_API_URL": server}
-    done = subprocess.run([sys.executable, "-m", "flows.cli", "run", str(SEEDS), "--warehouse",
-                           str(tmp_path / "w")], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    run_id = done.stdout.split()[2]
+    run_id = run_against(server, tmp_path / "w")
     ui = server.removesuffix("/api")
 
     def browse(*args: str) -> subprocess.CompletedProcess:
