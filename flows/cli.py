@@ -52,6 +52,11 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
+def _overrides(args: argparse.Namespace) -> dict:
+    """Return the settings the command line gives (--warehouse, --model), to override defaults."""
+    return {k: v for k, v in (("warehouse", args.warehouse), ("model", args.model)) if v}
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from tasks.ingest import discover
     from tasks.ner import resolve_model
@@ -59,7 +64,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tasks.settings import Settings
     from tasks.warehouse import Warehouse, ensure_unlocked
 
-    overrides = {k: v for k, v in (("warehouse", args.warehouse), ("model", args.model)) if v}
+    overrides = _overrides(args)
     columns = {f: getattr(args, f"{f}_column") for f in COLUMN_FIELDS if getattr(args, f"{f}_column")}
     if columns:
         overrides["csv_columns"] = columns
@@ -93,8 +98,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from tasks.ner import resolve_model
     from tasks.settings import Settings
 
-    overrides = {k: v for k, v in (("warehouse", args.warehouse), ("model", args.model)) if v}
-    settings = Settings(**overrides)
+    settings = Settings(**_overrides(args))
     paths = args.paths or [DEFAULT_INPUT]
     discover(paths)
     resolve_model(settings.model)
@@ -116,8 +120,7 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
     from tasks.settings import Settings
     from tasks.warehouse import WarehouseError
 
-    overrides = {k: v for k, v in (("warehouse", args.warehouse), ("model", args.model)) if v}
-    settings = Settings(**overrides)
+    settings = Settings(**_overrides(args))
     resolve_model(settings.model)
     if not (Path(settings.warehouse) / "newsner.duckdb").exists():
         raise WarehouseError(f"no warehouse at {settings.warehouse}: run `newsner run` first")
