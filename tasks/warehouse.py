@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -351,6 +351,8 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> bool:
             con.rollback()
             raise
     shutil.rmtree(staging.root, ignore_errors=True)
+    with suppress(OSError):
+        staging.root.parent.rmdir()  # .staging itself, once no run uses it
     return bool(changed)
 
 

@@ -5,9 +5,9 @@ WITH
 daily AS (
     SELECT
         day, entity_id,
-        sum(n_mentions) AS n_mentions,
-        sum(n_articles) AS n_articles,
-        sum(n_stories) AS n_stories,
+        CAST(sum(n_mentions) AS BIGINT) AS n_mentions,
+        CAST(sum(n_articles) AS BIGINT) AS n_articles,
+        CAST(sum(n_stories) AS BIGINT) AS n_stories,
         count(DISTINCT source) AS n_sources
     FROM entity_daily
     WHERE day IS NOT NULL

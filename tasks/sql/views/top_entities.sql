@@ -7,9 +7,9 @@ monthly AS (
     SELECT
         CAST(date_trunc('month', day) AS DATE) AS month,
         entity_id,
-        sum(n_mentions) AS n_mentions,
-        sum(n_articles) AS n_articles,
-        sum(n_stories) AS n_stories
+        CAST(sum(n_mentions) AS BIGINT) AS n_mentions,
+        CAST(sum(n_articles) AS BIGINT) AS n_articles,
+        CAST(sum(n_stories) AS BIGINT) AS n_stories
     FROM entity_daily
     WHERE day IS NOT NULL
     GROUP BY ALL

@@ -4,7 +4,7 @@
 CREATE OR REPLACE VIEW trending AS
 WITH
 daily AS (
-    SELECT day, entity_id, sum(n_mentions) AS n_mentions
+    SELECT day, entity_id, CAST(sum(n_mentions) AS BIGINT) AS n_mentions
     FROM entity_daily
     WHERE day IS NOT NULL
     GROUP BY ALL
