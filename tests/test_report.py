@@ -33,6 +33,7 @@ def test_report_holds_every_chart_with_the_warehouse_numbers(warehouse, tmp_path
     html = write_report(warehouse, tmp_path / "report.html").read_text()
     assert len(re.findall(r'<svg id="[\w-]+" class="chart"', html)) == 6
     assert "Kim (PERSON): 15" in html and "Putin (PERSON): 4" in html
+    assert "11 articles · 20 mentions · 3 entities · 1 runs · 0 duplicates · 0 other language" in html
     assert html.count('class="series"') == 3  # Kim, Putin, Seoul timelines
     assert 'class="edge"' in html and "http" not in html.replace(
         'xmlns="http://www.w3.org/2000/svg"', "")  # nothing is fetched from a network

@@ -1,9 +1,12 @@
--- Report: headline counts.
+-- Report: headline counts. "other language" counts the stored articles the aggregated model
+-- never processed (kept for their language, not sent to NER).
 SELECT
     (SELECT count(*) FROM articles),
     (SELECT count(*) FROM mentions),
     (SELECT count(*) FROM entities),
     (SELECT count(*) FROM runs),
     (SELECT coalesce(sum(n_duplicates), 0) FROM runs),
-    (SELECT count(*) FROM articles WHERE language IS NOT NULL AND article_id NOT IN
-        (SELECT article_id FROM mentions) AND language <> 'en')
+    (SELECT count(*) FROM articles AS a WHERE NOT EXISTS (
+        SELECT 1 FROM sentences AS s
+        WHERE s.article_id = a.article_id
+          AND s.model = (SELECT value FROM meta WHERE key = 'aggregate_model')))
