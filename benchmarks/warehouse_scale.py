@@ -149,9 +149,9 @@ def main(n_mentions: int = 1_000_000) -> None:
     staging = warehouse.staging("synthetic")
     staging.write("articles", articles)
     staging.write("mentions", mentions)
-    keys, acronyms, caps = resolution_inputs(warehouse, staging)
+    counts, acronyms, caps = resolution_inputs(warehouse, staging)
     resolve_seconds = timed(lambda: staging.write("entity_keys", to_arrow(
-        "entity_keys", resolve_keys(keys, acronyms, caps_keys=caps))))
+        "entity_keys", resolve_keys(counts, acronyms, caps_keys=caps, counts=counts))))
     aggregate_seconds = timed(lambda: compute_aggregates(warehouse, staging, model="en_core_web_sm"))
     run = {"run_id": "synthetic", "started_at": datetime(2026, 1, 1),
            "finished_at": datetime(2026, 1, 1), "inputs": ["synthetic"], "model": "en_core_web_sm",
@@ -161,7 +161,7 @@ def main(n_mentions: int = 1_000_000) -> None:
     commit_seconds = timed(lambda: commit_run(warehouse, staging, run))
     export_seconds = timed(lambda: export_parquet(warehouse))
     print(f"{articles.num_rows:,} articles, {mentions.num_rows:,} mentions, "
-          f"{len(keys):,} entities")
+          f"{len(counts):,} mention keys")
     print(f"resolve {resolve_seconds:.2f} s, aggregate {aggregate_seconds:.2f} s, "
           f"commit {commit_seconds:.2f} s, Parquet export {export_seconds:.2f} s")
 

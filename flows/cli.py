@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 DEFAULT_INPUT = "seeds"
-COLUMN_FIELDS = ("text", "title", "url", "source", "published", "authors", "id", "description")
+COLUMN_FIELDS = ("text", "title", "url", "source", "published", "authors", "id", "description",
+                 "language")
 
 
 def format_table(columns: Sequence[str], rows: Sequence[Sequence]) -> str:
@@ -112,6 +113,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
         name=args.name, cron=args.cron, interval=args.interval if not args.cron else None,
         parameters={"paths": [str(p) for p in paths], "settings": settings.model_dump(mode="json")},
         global_limit=1, limit=1, print_starting_message=False)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from tasks.warehouse import WarehouseError, migrate, pending_migrations
+
+    warehouse = _warehouse(args)
+    if not warehouse.exists():
+        raise WarehouseError(f"no warehouse at {warehouse.db_path}: nothing to migrate")
+    pending = pending_migrations(warehouse)
+    if not pending:
+        print(f"{warehouse.db_path} is at the current schema version: nothing to do")
+        return 0
+    steps = "\n".join(f"  {m.name}: {m.summary}" for m in pending)
+    if args.dry_run:
+        print(f"{warehouse.db_path} would move from schema version {pending[0].version - 1} to "
+              f"{pending[-1].version}, keeping every row:\n{steps}")
+        return 0
+    from tasks.warehouse import ensure_unlocked, writer_lock
+
+    ensure_unlocked(warehouse)
+    with writer_lock(warehouse):
+        applied, backup = migrate(warehouse)
+    print(f"{warehouse.db_path} upgraded to schema version {applied[-1].version}:\n{steps}\n"
+          f"the old file is kept as {backup}")
     return 0
 
 
@@ -245,6 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="installed spaCy pipeline; its mentions are kept beside the others'")
     again.add_argument("--warehouse", metavar="DIR")
     again.set_defaults(func=cmd_reprocess)
+
+    upgrade = sub.add_parser("migrate", help="upgrade an older warehouse to this newsner's schema")
+    upgrade.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+    upgrade.add_argument("--warehouse", metavar="DIR")
+    upgrade.set_defaults(func=cmd_migrate)
 
     report = sub.add_parser("report", help="write a self-contained HTML report with charts")
     report.add_argument("--warehouse", metavar="DIR")

@@ -11,10 +11,16 @@ from prefect.runtime import flow_run
 from tasks.aggregate import aggregate_entities
 from tasks.clean import clean_articles
 from tasks.ingest import read_inputs
-from tasks.ner import extract_mentions, extract_mentions_in_batches
+from tasks.ner import extract_mentions, extract_mentions_in_batches, model_language
 from tasks.resolve import resolve_entities
 from tasks.settings import Settings
-from tasks.store import Run, commit, select_articles_to_reprocess, select_new_articles
+from tasks.store import (
+    Run,
+    commit,
+    select_articles_to_reprocess,
+    select_new_articles,
+    upgrade_warehouse,
+)
 from tasks.stories import group_stories
 from tasks.warehouse import Warehouse, writer_lock
 
@@ -46,9 +52,11 @@ def newsner_run(paths: list[str], settings: Settings | None = None) -> dict:
     run = Run(run_id=flow_run.get_id() or uuid.uuid4().hex, inputs=tuple(map(str, paths)),
               warehouse=Warehouse(Path(settings.warehouse)), model=settings.model)
     with writer_lock(run.warehouse):
+        upgrade_warehouse(run.warehouse)
         read = read_inputs(list(run.inputs), settings)
         cleaned = clean_articles(run.staging, run.run_id, read["records"], read["rejects"],
-                                 max_chars=settings.max_chars)
+                                 max_chars=settings.max_chars,
+                                 model_language=model_language(settings.model))
         selected = select_new_articles(run)
         grouped = group_stories(run.warehouse, run.staging, threshold=settings.story_threshold)
         found = find_entities(run, settings)
@@ -66,6 +74,7 @@ def newsner_reprocess(settings: Settings | None = None) -> dict:
     run = Run(run_id=flow_run.get_id() or uuid.uuid4().hex, inputs=("reprocess",),
               warehouse=Warehouse(Path(settings.warehouse)), model=settings.model)
     with writer_lock(run.warehouse):
+        upgrade_warehouse(run.warehouse)
         selected = select_articles_to_reprocess(run)
         found = find_entities(run, settings)
         resolved = resolve_entities(run.warehouse, run.staging, alias_file=settings.aliases)

@@ -201,16 +201,55 @@ def _language_identifier():
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-def detect_language(text: str) -> tuple[str | None, float | None]:
-    """Return (ISO 639-1 code, confidence 0-1) of `text`; (None, None) when there is no text."""
-    sample = text[:3000]
-    if not sample.strip():
-        return None, None
-    language, score = _language_identifier().classify(sample)
+# Fewest lowercase words whose language can confirm the detector's answer for the whole text.
+MIN_PROSE_WORDS = 5
+_PROSE_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_LANGUAGE_TAG = re.compile(r"^([a-z]{2,3})(?:[-_][A-Za-z0-9]+)*$")
+
+
+def declared_language(value: str | None) -> str | None:
+    """Return the primary language of a declaration ("en-GB" -> "en"), or None if it is not one."""
+    match = _LANGUAGE_TAG.match((value or "").strip().lower())
+    return match[1] if match else None
+
+
+def _classify(text: str) -> tuple[str, float]:
+    language, score = _language_identifier().classify(text[:2000])
     return language, round(float(score), 4)
 
 
-def clean_article(record: dict, *, max_chars: int) -> tuple[dict | None, dict | None]:
+def detect_language(text: str, *, declared: str | None = None, model_language: str = "en",
+                    ) -> tuple[str | None, float | None, str]:
+    """Return (language, confidence 0-1, evidence) of `text`; evidence says how sure it is.
+
+    "declared": the input declares the language (front matter, feed, page) and the text does not
+    clearly say otherwise. "detected": the detector's answer, confirmed (for an answer other than
+    the model's language) by its answer on the text's lowercase words alone, which leaves out the
+    names and numbers that make short briefs and results tables look like Pidgin or Dutch.
+    "uncertain": no such confirmation. Only a declared or detected language other than the
+    model's keeps an article from NER.
+    """
+    if not text.strip():
+        return None, None, "uncertain"
+    language, score = _classify(text)
+    declared = declared_language(declared)
+    if language == model_language and declared in (None, language):
+        return language, score, "detected"
+    prose = [w for w in _PROSE_WORD.findall(text[:4000]) if w.islower()]
+    confirmed = len(prose) >= MIN_PROSE_WORDS and _classify(" ".join(prose))[0] == language
+    if declared and not (confirmed and language != declared):
+        return declared, score if language == declared else None, "declared"
+    return language, score, "detected" if confirmed else "uncertain"
+
+
+def goes_to_ner(article: dict, model_language: str) -> bool:
+    """Return True unless the article is certainly in a language other than the model's."""
+    return (article.get("language_evidence") == "uncertain"
+            or article.get("language") in (None, model_language))
+
+
+def clean_article(record: dict, *, max_chars: int, model_language: str = "en",
+                  ) -> tuple[dict | None, dict | None]:
     """Return (article, None) for a usable record or (None, reject) with the reason."""
     where, external_id = record["input_path"], record["external_id"]
     paragraphs = strip_boilerplate(split_paragraphs(normalize_text(record.get("text") or "")))
@@ -231,7 +270,8 @@ def clean_article(record: dict, *, max_chars: int) -> tuple[dict | None, dict | 
     if description is None and record.get("layout", "wire") == "wire" and len(paragraphs) > 1:
         description = paragraphs[0]  # the dek line of wire copy
     title = normalize_text(record["title"]).strip() if record.get("title") else None
-    language, language_score = detect_language(f"{title or ''}\n{text}")
+    language, language_score, evidence = detect_language(
+        f"{title or ''}\n{text}", declared=record.get("language"), model_language=model_language)
     return {
         "article_id": article_id(text),
         "external_id": external_id,
@@ -246,18 +286,20 @@ def clean_article(record: dict, *, max_chars: int) -> tuple[dict | None, dict | 
         "word_count": len(text.split()),
         "language": language,
         "language_score": language_score,
+        "language_evidence": evidence,
         "extraction_method": record.get("extraction_method") or "wire",
         "wire_attribution": wire_attribution,
         "input_path": where,
     }, None
 
 
-def clean_records(records: list[dict], *, max_chars: int) -> tuple[list[dict], list[dict], int]:
+def clean_records(records: list[dict], *, max_chars: int, model_language: str = "en",
+                  ) -> tuple[list[dict], list[dict], int]:
     """Return (articles, rejects, n_duplicates); an article whose text was seen before is dropped."""
     articles: dict[str, dict] = {}
     rejects, duplicates = [], 0
     for record in records:
-        article, bad = clean_article(record, max_chars=max_chars)
+        article, bad = clean_article(record, max_chars=max_chars, model_language=model_language)
         if bad:
             rejects.append(bad)
         elif article["article_id"] in articles:
@@ -280,9 +322,10 @@ def reject_rows(rejects: list[dict], run_id: str) -> list[dict]:
 @task(name="clean-articles", cache_policy=NO_CACHE, timeout_seconds=1_800)
 @timed("clean")
 def clean_articles(staging: Staging, run_id: str, records: list[dict], read_rejects: list[dict],
-                   *, max_chars: int) -> dict:
+                   *, max_chars: int, model_language: str) -> dict:
     """Clean raw records into staged `articles` and `rejects`; return the stage's counts."""
-    articles, rejects, duplicates = clean_records(records, max_chars=max_chars)
+    articles, rejects, duplicates = clean_records(records, max_chars=max_chars,
+                                                  model_language=model_language)
     rejects = reject_rows(read_rejects + rejects, run_id)
     staging.write("cleaned", to_arrow("articles", [{**a, "run_id": run_id} for a in articles]))
     staging.write("rejects", to_arrow("rejects", rejects))

@@ -41,7 +41,8 @@ HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 FEED_SUFFIXES = {".rss", ".atom", ".xml"}
 SUPPORTED_SUFFIXES = (TEXT_SUFFIXES | URL_LIST_SUFFIXES | JSONL_SUFFIXES | CSV_SUFFIXES
                       | HTML_SUFFIXES | FEED_SUFFIXES)
-RECORD_FIELDS = ("id", "url", "title", "text", "source", "published", "authors", "description")
+RECORD_FIELDS = ("id", "url", "title", "text", "source", "published", "authors", "description",
+                 "language")
 _URL_LINE = re.compile(r"^\s*(?:#.*)?$|^\s*[a-zA-Z][a-zA-Z0-9+.-]*://\S+\s*$")
 
 
@@ -122,7 +123,8 @@ def mapped_record(obj: dict, *, origin: str, where: str, columns: dict[str, str]
         value = obj.get(columns.get(name, name))
         return value.strip() if isinstance(value, str) else value
 
-    record = {key: field(key) for key in ("title", "source", "url", "published", "description")
+    record = {key: field(key) for key in ("title", "source", "url", "published", "description",
+                                          "language")
               if isinstance(field(key), str) and field(key)}
     authors = field("authors")
     if isinstance(authors, str):

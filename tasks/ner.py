@@ -20,7 +20,9 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from tasks.canonical import assign_entities, find_acronyms
+from tasks.clean import goes_to_ner
 from tasks.resolve import read_pattern_file
+from tasks.settings import NAMED_LABELS
 from tasks.timing import stage_logger, timed
 from tasks.warehouse import Staging, to_arrow
 
@@ -50,11 +52,22 @@ def resolve_model(name: str) -> str:
     )
 
 
+def _model_files(target: str, name: str) -> list[Path]:
+    """Return the `name` files (config.cfg, meta.json) of an installed package or a folder."""
+    path = spacy.util.get_package_path(target) if spacy.util.is_package(target) else Path(target)
+    return [path / name] if (path / name).exists() else sorted(path.glob(f"*/{name}"))
+
+
+@cache
+def model_language(name: str) -> str:
+    """Return the language of pipeline `name` from its meta.json, without loading it."""
+    metas = _model_files(resolve_model(name), "meta.json")
+    return str(spacy.util.load_meta(metas[0]).get("lang", "en")) if metas else "en"
+
+
 def _excluded(target: str) -> list[str]:
     """Return the components of `target` that NER and sentence boundaries do not need."""
-    path = spacy.util.get_package_path(target) if spacy.util.is_package(target) else Path(target)
-    configs = [path / "config.cfg"] if (path / "config.cfg").exists() else list(
-        path.glob("*/config.cfg"))
+    configs = _model_files(target, "config.cfg")
     if not configs:
         return []
     config = spacy.util.load_config(configs[0], interpolate=False)
@@ -131,10 +144,59 @@ def ner_view(text: str) -> str:
     return "\n".join(lines)
 
 
+# Lowercase words that may open a name ("de Gaulle", "al-Assad", "van Gogh").
+NAME_PARTICLES = frozenset("al el de da di del della van von der den du le la bin ibn abu ben dos "
+                           "das st".split())
+# Tokens that join two names in one span: "Brentford v Manchester United", "Van der Sar ( Ajax".
+_JOINERS = frozenset({"v", "v.", "vs", "vs.", "versus", "(", ")", "[", "]", "/", "|"})
+
+
+def _has_letters(token) -> bool:
+    return any(c.isalpha() for c in token.text)
+
+
+def _edge_junk(token, *, leading: bool, label: str) -> bool:
+    """Return True when `token` cannot stand at this edge of a name."""
+    if token.is_space or token.is_punct or not _has_letters(token):
+        return True  # "\n", "--", "2 Andy Roddick", "Haga 38:32.040"
+    if token.text in ("'s", "’s", "'", "’") and not leading:
+        return bool(token.i) and bool(token.doc[token.i - 1].whitespace_)  # "Clinton 's"
+    if not token.is_lower:
+        return False
+    if leading:
+        return token.lower_ not in NAME_PARTICLES  # "ex-Yukos", "sprinter Kelly Holmes"
+    glued = token.i > 0 and not token.doc[token.i - 1].whitespace_  # "Jong-un"
+    return not glued and label != "WORK_OF_ART"  # "Alan Milburn - the"
+
+
+def name_parts(ent) -> list[tuple[int, int]]:
+    """Return the token ranges of the names in an entity span: the span without the numbers,
+    punctuation, line breaks and lowercase words at its edges, split where it joins two names
+    ("Brentford v Manchester United") or runs over a line break."""
+    pieces, start = [], ent.start
+    for token in ent:
+        if ("\n" in token.text and token.is_space) or (token.lower_ in _JOINERS and token.i > ent.start):
+            pieces.append((start, token.i))
+            start = token.i + 1
+    pieces.append((start, ent.end))
+    parts = []
+    for start, end in pieces:
+        doc = ent.doc
+        while start < end and _edge_junk(doc[start], leading=True, label=ent.label_):
+            start += 1
+        while end > start and _edge_junk(doc[end - 1], leading=False, label=ent.label_):
+            end -= 1
+        if start < end:
+            parts.append((start, end))
+    return parts
+
+
 def doc_mentions(doc, labels: Iterable[str], text: str | None = None) -> list[dict]:
     """Return the entity mentions of one doc, in text order, with their sentence index.
 
     `text` is the article text the doc was made from (its NER view may differ in case only).
+    A mention is a name: trimmed of surrounding numbers and punctuation, never all lowercase
+    ("cts", "mln"), and a span that joins two names becomes two mentions.
     """
     wanted = set(labels)
     text = doc.text if text is None else text
@@ -143,16 +205,20 @@ def doc_mentions(doc, labels: Iterable[str], text: str | None = None) -> list[di
     for ent in doc.ents:
         if ent.label_ not in wanted:
             continue
-        start = ent.start_char
-        if len(ent) > 1 and ent[0].lower_ == "the" and ent.label_ not in _KEEPS_THE:
-            start = ent[1].idx  # "the Pentagon" -> "Pentagon"
-        found.append({
-            "start_char": start,
-            "end_char": ent.end_char,
-            "sentence_index": max(bisect_right(sentence_starts, start) - 1, 0),
-            "text": text[start:ent.end_char],
-            "label": ent.label_,
-        })
+        names = ent.label_ in NAMED_LABELS  # numbers and dates keep the model's span
+        for first, last in name_parts(ent) if names else [(ent.start, ent.end)]:
+            if first + 1 < last and doc[first].lower_ == "the" and ent.label_ not in _KEEPS_THE:
+                first += 1  # "the Pentagon" -> "Pentagon"
+            start, end = doc[first].idx, doc[last - 1].idx + len(doc[last - 1].text)
+            if names and not any(c.isupper() for c in text[start:end]):
+                continue  # "cts", "pct", "mln": units and common words, not names
+            found.append({
+                "start_char": start,
+                "end_char": end,
+                "sentence_index": max(bisect_right(sentence_starts, start) - 1, 0),
+                "text": text[start:end],
+                "label": ent.label_,
+            })
     return assign_entities(found, text)
 
 
@@ -198,6 +264,9 @@ def acronym_rows(articles: Sequence[dict], mentions: Sequence[dict]) -> list[dic
     return rows
 
 
+NER_COLUMNS = ["article_id", "text", "language", "language_evidence"]
+
+
 def processes_for(n_articles: int, setting: int) -> int:
     """Return how many processes nlp.pipe should use: the setting, or by input size when it is 0."""
     if setting:
@@ -210,7 +279,7 @@ def _stage_ner(staging: Staging, run_id: str, articles: list[dict], *, model: st
                patterns: Path | None, suffix: str = "") -> dict:
     """Run NER on `articles` and stage mentions, sentences and acronyms (names + suffix)."""
     nlp = load_nlp(model, patterns)
-    fits = [a for a in articles if a["language"] in (None, nlp.lang)]
+    fits = [a for a in articles if goes_to_ner(a, nlp.lang)]
     sentences: list[dict] = []
     mentions = find_mentions(nlp, fits, labels=labels, batch_size=batch_size,
                              n_process=processes_for(len(fits), n_process), sentences=sentences)
@@ -229,7 +298,7 @@ def _stage_ner(staging: Staging, run_id: str, articles: list[dict], *, model: st
 def extract_mentions(staging: Staging, run_id: str, *, model: str, labels: tuple[str, ...],
                      batch_size: int, n_process: int, patterns: Path | None = None) -> dict:
     """Run NER on the staged new articles in the model's language; return the stage's counts."""
-    articles = staging.read("articles").select(["article_id", "text", "language"]).to_pylist()
+    articles = staging.read("articles").select(NER_COLUMNS).to_pylist()
     counts = _stage_ner(staging, run_id, articles, model=model, labels=labels,
                         batch_size=batch_size, n_process=n_process, patterns=patterns)
     stage_logger().info("NER with %s: %s", model, counts)
@@ -240,7 +309,7 @@ def extract_mentions(staging: Staging, run_id: str, *, model: str, labels: tuple
 def extract_batch(staging: Staging, run_id: str, batch: int, n_batches: int, *, model: str,
                   labels: tuple[str, ...], batch_size: int, patterns: Path | None = None) -> dict:
     """Run NER on one slice of the staged new articles (on whichever worker runs it)."""
-    articles = staging.read("articles").select(["article_id", "text", "language"]).to_pylist()
+    articles = staging.read("articles").select(NER_COLUMNS).to_pylist()
     size = -(-len(articles) // n_batches)
     return _stage_ner(staging, run_id, articles[batch * size:(batch + 1) * size], model=model,
                       labels=labels, batch_size=batch_size, n_process=1, patterns=patterns,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.canonical import LABEL_CLASS, entity_key, key_tokens
+from tasks.canonical import LABEL_CLASS, display_name, entity_key, key_tokens
 from tasks.timing import stage_logger, timed
 from tasks.warehouse import Staging, Warehouse, resolution_inputs, to_arrow
 
@@ -98,7 +98,14 @@ def _tokens(key: str) -> tuple[str, ...]:
     return tuple(key.split(":", 1)[1].split())
 
 
+def _kind(key: str) -> str:
+    return key.split(":", 1)[0]
+
+
 _SMALL_WORDS = {"of", "the", "and", "for", "de", "la", "du", "des", "der", "und", "&"}
+# A candidate wins a choice of several only with this many times the runner-up's support.
+DOMINANCE = 3
+PERSON, PLACE = LABEL_CLASS["PERSON"], LABEL_CLASS["GPE"]
 
 
 def _initials(key: str) -> tuple[str, str]:
@@ -108,35 +115,72 @@ def _initials(key: str) -> tuple[str, str]:
             "".join(w[0] for w in words if w not in _SMALL_WORDS))
 
 
+def _dominant(support: dict[str, float]) -> str | None:
+    """Return the candidate whose support is at least DOMINANCE times every other's, if any."""
+    if not support:
+        return None
+    ranked = sorted(support.items(), key=lambda kv: (-kv[1], kv[0]))
+    if len(ranked) == 1 or ranked[0][1] >= DOMINANCE * ranked[1][1]:
+        return ranked[0][0]
+    return None
+
+
+def _singular(tokens: tuple[str, ...]) -> tuple[str, ...] | None:
+    """Return the tokens with a plural last word made singular ("tories" -> "tory"), or None."""
+    last = tokens[-1]
+    for suffix, replacement in (("ies", "y"), ("s", "")):
+        if last.endswith(suffix) and len(last) > len(suffix) + 2 and not last.endswith("ss"):
+            return (*tokens[:-1], last[: -len(suffix)] + replacement)
+    return None
+
+
+def place_key(name: str) -> str:
+    """Return the key of a place's canonical name ("The Netherlands" -> "place:netherlands")."""
+    return entity_key(display_name(name, "GPE"), "GPE")
+
+
 def resolve_keys(keys: Iterable[str], acronyms: Iterable[tuple[str, str]],
-                 aliases: Iterable[Alias] = (), *, caps_keys: Iterable[str] = ()) -> list[dict]:
+                 aliases: Iterable[Alias] = (), *, caps_keys: Iterable[str] = (),
+                 counts: dict[str, int] | None = None) -> list[dict]:
     """Return one row per mention key: the entity it belongs to and the rule that decided it.
 
-    Rules, first that applies: the alias file (any label); an acronym defined in an article for
-    exactly one long name, or an ALL-CAPS key (`caps_keys`) spelling the initials of exactly one
-    long name of its kind ("UN", "United Nations"); a person's short name that fits exactly one
-    full name; else itself.
+    Rules, first that applies to a key:
+      alias_file  an entry of the user's alias file (any label);
+      gazetteer   another name of a country ("Britain", "Holland" as a place);
+      demonym     a country's demonym ("American", "Iraqis" as NORP or a place);
+      acronym     a country code written in capitals ("USA", "U.K."); an acronym the articles
+                  define, or a key written in capitals that spells the initials of a long name
+                  of its kind ("UN", "United Nations"): the long name with the most definitions
+                  and mentions, when it dominates the others;
+      short_form  a person's short name ("Zelensky") that fits one full name, or whose
+                  best-supported full name dominates the others ("Clinton");
+      label       the same name under another kind of label: the kind with most mentions
+                  ("Labour" as PERSON joins "Labour" the ORG);
+      plural      a group name's plural or singular ("Tories", "Tory"): the more mentioned one;
+      self        else the key itself.
+    Each key then follows its target's own rules to the end ("Americans" -> "American" -> the
+    United States). `counts` gives each key's mentions (default 1).
     """
+    from tasks.gazetteer import DEMONYM, NAME, country_forms
+
     keys = sorted(set(keys))
+    counts = counts or {}
+    caps = set(caps_keys)
     by_alias = {}
     for entry in aliases:
         for name in (entry.name, *entry.aliases):
             by_alias[key_tokens(name)] = entry
-    long_names = defaultdict(set)
-    for acronym, long_key in acronyms:
-        long_names[tuple(acronym.split())].add(long_key)
+    mentions = {key: counts.get(key, 1) for key in keys}
+    definitions = Counter(acronyms)
+    defined = defaultdict(dict)
+    for (acronym, long_key), n in definitions.items():
+        defined[tuple(acronym.split())][long_key] = n
     by_initials = defaultdict(set)
     for key in keys:
-        if len(_tokens(key)) > 1 and not key.startswith(f"{LABEL_CLASS['PERSON']}:"):
+        if len(_tokens(key)) > 1 and _kind(key) != PERSON:
             for initials in set(_initials(key)):
-                by_initials[(key.split(":", 1)[0], initials)].add(key)
-    for key in caps_keys:
-        tokens = _tokens(key)
-        if len(tokens) == 1 and tokens not in long_names:
-            fits = by_initials.get((key.split(":", 1)[0], tokens[0]), set())
-            if len(fits) == 1:
-                long_names[tokens].add(next(iter(fits)))
-    people = {k for k in keys if k.startswith(f"{LABEL_CLASS['PERSON']}:")}
+                by_initials[(_kind(key), initials)].add(key)
+    people = {k for k in keys if _kind(k) == PERSON}
     # every shorter contiguous run of every person's tokens -> the people whose name holds it
     holders = defaultdict(set)
     for person in people:
@@ -145,26 +189,83 @@ def resolve_keys(keys: Iterable[str], acronyms: Iterable[tuple[str, str]],
             for start in range(len(tokens) - size + 1):
                 holders[tokens[start:start + size]].add(person)
     full = {k for k in people if _tokens(k) not in holders}
+    by_tokens = defaultdict(dict)
+    for key in keys:
+        kind_total = by_tokens[_tokens(key)]
+        kind_total[_kind(key)] = kind_total.get(_kind(key), 0) + mentions[key]
+    forms = country_forms()
+
+    def gazetteer(key: str) -> tuple[str, str] | None:
+        found = forms.get(_tokens(key))
+        if not found or _kind(key) not in (PLACE, "norp"):
+            return None
+        country, kind = found
+        if kind == DEMONYM:
+            return place_key(country.name), "demonym"
+        if kind == NAME and _kind(key) == PLACE:
+            return place_key(country.name), "gazetteer"
+        if key in caps and _kind(key) == PLACE:
+            return place_key(country.name), "acronym"  # "US", "UAE", "U.K."
+        return None
+
+    def acronym(key: str) -> str | None:
+        tokens = _tokens(key)
+        if len(tokens) != 1:
+            return None
+        support = {k: 10.0 * n + mentions.get(k, 0) for k, n in defined.get(tokens, {}).items()}
+        if key in caps:
+            for long_key in by_initials.get((_kind(key), tokens[0]), ()):
+                support.setdefault(long_key, float(mentions[long_key]))
+        return _dominant(support)
+
+    def short_form(key: str) -> str | None:
+        if key not in people:
+            return None
+        return _dominant({k: float(mentions[k]) for k in holders.get(_tokens(key), set()) & full})
+
+    def other_label(key: str) -> str | None:
+        kinds = by_tokens[_tokens(key)]
+        best = max(kinds, key=lambda k: (kinds[k], k == _kind(key), k))
+        return f"{best}:{' '.join(_tokens(key))}" if best != _kind(key) else None
+
+    def plural(key: str) -> str | None:
+        if _kind(key) in (PERSON, PLACE):
+            return None
+        tokens = _tokens(key)
+        singular = _singular(tokens)
+        other = f"{_kind(key)}:{' '.join(singular)}" if singular else None
+        if other not in mentions:
+            plurals = [k for k in mentions if _kind(k) == _kind(key) and len(_tokens(k)) == len(
+                tokens) and _singular(_tokens(k)) == tokens]
+            other = plurals[0] if plurals else None
+        if other and (mentions[other], other) > (mentions[key], key):
+            return other
+        return None
 
     def step(key: str) -> tuple[str, str]:
         tokens = _tokens(key)
         if tokens in by_alias:
             return by_alias[tokens].key, "alias_file"
-        if len(long_names.get(tokens, ())) == 1:
-            return next(iter(long_names[tokens])), "acronym"
-        if key in people:
-            fits = holders.get(tokens, set()) & full
-            if len(fits) == 1:
-                return next(iter(fits)), "short_form"
+        if (found := gazetteer(key)) and found[0] != key:
+            return found
+        for rule, find in (("acronym", acronym), ("short_form", short_form),
+                           ("label", other_label), ("plural", plural)):
+            target = find(key)
+            if target and target != key:
+                return target, rule
         return key, "self"
 
+    steps = {key: step(key) for key in keys}
     rows = []
     for key in keys:
-        target, rule = step(key)
-        if rule != "self":
-            final, final_rule = step(target)  # e.g. a short form whose full name has an alias
-            if final_rule == "alias_file":
-                target = final
+        target, rule = steps[key]
+        seen = {key}
+        while target not in seen:  # follow the target's own rules (cycles stop where they close)
+            seen.add(target)
+            following = steps.get(target, (target, "self"))
+            if following[0] == target:
+                break
+            target = following[0]
         entry = by_alias.get(_tokens(target))
         rows.append({"key": key, "entity_id": target, "rule": rule,
                      "canonical_name": entry.name if entry else None,
@@ -172,13 +273,28 @@ def resolve_keys(keys: Iterable[str], acronyms: Iterable[tuple[str, str]],
     return rows
 
 
+def resolve_mentions(mentions: Iterable[dict], acronyms: Iterable[tuple[str, str]],
+                     aliases: Iterable[Alias] = ()) -> dict[str, str]:
+    """Return key -> entity for in-memory mentions (dicts with key and text), resolved as a run
+    resolves the warehouse's (mention_keys.sql): for tests and benchmarks."""
+    counts: Counter = Counter()
+    caps: dict[str, bool] = {}
+    for m in mentions:
+        counts[m["key"]] += 1
+        written = m["text"] == m["text"].upper() and m["text"] != m["text"].lower()
+        caps[m["key"]] = caps.get(m["key"], True) and written
+    rows = resolve_keys(counts, acronyms, aliases, caps_keys=[k for k, c in caps.items() if c],
+                        counts=dict(counts))
+    return {r["key"]: r["entity_id"] for r in rows}
+
+
 @task(name="resolve-entities", cache_policy=NO_CACHE, timeout_seconds=1_800)
 @timed("resolve")
 def resolve_entities(warehouse: Warehouse, staging: Staging, *, alias_file: Path | None) -> dict:
     """Stage `entity_keys`: every mention key of the warehouse and this run, resolved."""
     aliases = read_alias_file(alias_file) if alias_file else []
-    keys, acronyms, caps_keys = resolution_inputs(warehouse, staging)
-    rows = resolve_keys(keys, acronyms, aliases, caps_keys=caps_keys)
+    counts, acronyms, caps_keys = resolution_inputs(warehouse, staging)
+    rows = resolve_keys(counts, acronyms, aliases, caps_keys=caps_keys, counts=counts)
     staging.write("entity_keys", to_arrow("entity_keys", rows))
     counts = {"n_keys": len(rows), "n_merged": sum(r["rule"] != "self" for r in rows)}
     stage_logger().info("resolved: %s", counts)

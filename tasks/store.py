@@ -23,6 +23,7 @@ from tasks.warehouse import (
     export_parquet,
     known_article_ids,
     load_sql,
+    migrate,
     query,
 )
 
@@ -45,6 +46,16 @@ class Run:
     @property
     def staging(self) -> Staging:
         return self.warehouse.staging(self.run_id)
+
+
+@task(name="upgrade-warehouse", cache_policy=NO_CACHE, timeout_seconds=3_600)
+def upgrade_warehouse(warehouse: Warehouse) -> dict:
+    """Bring an older warehouse to this newsner's schema (a no-op for a new or current one)."""
+    applied, backup = migrate(warehouse)
+    if applied:
+        stage_logger().info("warehouse upgraded to schema version %d (%s); old file kept as %s",
+                            applied[-1].version, ", ".join(m.name for m in applied), backup)
+    return {"n_migrations": len(applied)}
 
 
 @task(name="select-new-articles", cache_policy=NO_CACHE, timeout_seconds=600)

@@ -52,7 +52,6 @@ class WarehouseError(Exception):
     """A problem with the warehouse a user can act on; the message says what to do."""
 
 
-SCHEMA_VERSION = 1
 # Views and table macros over the tables, one per file in tasks/sql/views/.
 VIEWS = ("top_entities", "entity_timeline", "trending", "cooccurrence_scores", "cooccurring",
          "mention_context")
@@ -65,28 +64,77 @@ def load_sql(name: str) -> str:
         encoding="utf-8")
 
 
+@dataclass(frozen=True)
+class Migration:
+    """One numbered file of tasks/sql/migrations/: it brings version - 1 to `version`."""
+
+    version: int
+    name: str
+
+    @property
+    def sql(self) -> str:
+        return load_sql(f"migrations/{self.name}")
+
+    @property
+    def summary(self) -> str:
+        """The migration's first comment line, without its "Migration N:" prefix."""
+        first = self.sql.splitlines()[0].removeprefix("--").strip()
+        return re.sub(r"^Migration \d+:\s*", "", first)
+
+
+@cache
+def migrations() -> tuple[Migration, ...]:
+    """Return every migration, in version order (001 is the first released schema)."""
+    found = []
+    for entry in resources.files("tasks").joinpath("sql", "migrations").iterdir():
+        match = re.fullmatch(r"(\d{3})_\w+\.sql", entry.name)
+        if match:
+            found.append(Migration(int(match[1]), entry.name.removesuffix(".sql")))
+    found.sort(key=lambda m: m.version)
+    if [m.version for m in found] != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migration numbers must run 1, 2, 3, ...: {[m.name for m in found]}")
+    return tuple(found)
+
+
+def schema_version() -> int:
+    """Return the schema version this newsner writes: the number of its last migration."""
+    return migrations()[-1].version
+
+
+def stored_version(con: duckdb.DuckDBPyConnection, *, where: str = "the warehouse") -> int | None:
+    """Return the schema version recorded in the database, or None when it holds no tables."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if not tables:
+        return None
+    if "meta" not in tables:
+        raise WarehouseError(f"{where} has tables but no newsner schema version: it was not "
+                             "written by a released newsner; pass --warehouse with another folder")
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 1
+
+
 def check_version(con: duckdb.DuckDBPyConnection, *, where: str = "the warehouse") -> None:
     """Raise WarehouseError unless the database is empty or of this newsner's schema version."""
-    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    if tables and "meta" not in tables:
-        raise WarehouseError(f"{where} was written by a pre-release newsner without a schema "
-                             "version: delete it (and its parquet/ folder) and run again")
-    if "meta" in tables:
-        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        found = int(row[0]) if row else None
-        if found != SCHEMA_VERSION:
-            newer = found is not None and found > SCHEMA_VERSION
-            raise WarehouseError(
-                f"{where} has schema version {found}, this newsner reads version {SCHEMA_VERSION}: "
-                + ("upgrade newsner" if newer else "no migration exists from that version; "
-                   "delete it and run again"))
+    found, current = stored_version(con, where=where), schema_version()
+    if found is None or found == current:
+        return
+    if found > current:
+        raise WarehouseError(f"{where} has schema version {found}, newer than this newsner's "
+                             f"{current}: upgrade newsner to read it")
+    raise WarehouseError(f"{where} has schema version {found}, this newsner uses {current}: "
+                         "`newsner migrate` (or the next `newsner run`) upgrades it in place")
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection, *, where: str = "the warehouse") -> None:
     """Create the declared tables and views, after checking the file's schema version."""
     check_version(con, where=where)
     con.execute(load_sql("schema"))
-    con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+    con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(schema_version())])
+    create_views(con)
+
+
+def create_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Create (or replace) every view and table macro."""
     for view in VIEWS:
         con.execute(load_sql(f"views/{view}"))
 
@@ -111,11 +159,24 @@ def arrow_schema(table: str) -> pa.Schema:
         return con.execute(f"SELECT * FROM {_checked(table)} LIMIT 0").fetch_arrow_table().schema
 
 
+@cache
+def column_defaults(table: str) -> dict[str, object]:
+    """Return column -> the value of its DEFAULT in schema.sql, for the columns that have one."""
+    with duckdb.connect() as con:
+        con.execute(load_sql("schema"))
+        found = con.execute("SELECT column_name, column_default FROM duckdb_columns() "
+                            "WHERE table_name = ? AND column_default IS NOT NULL",
+                            [_checked(table)]).fetchall()
+        return {name: con.execute(f"SELECT {default}").fetchone()[0] for name, default in found}
+
+
 def to_arrow(table: str, rows: Sequence[dict]) -> pa.Table:
-    """Return `rows` as an Arrow table with `table`'s columns (missing keys become NULL)."""
-    schema = arrow_schema(table)
-    return pa.Table.from_pylist([{name: row.get(name) for name in schema.names} for row in rows],
-                                schema=schema)
+    """Return `rows` as an Arrow table with `table`'s columns (missing keys take the column's
+    DEFAULT, else NULL)."""
+    schema, defaults = arrow_schema(table), column_defaults(table)
+    return pa.Table.from_pylist(
+        [{name: row.get(name, defaults.get(name)) for name in schema.names} for row in rows],
+        schema=schema)
 
 
 @dataclass(frozen=True)
@@ -209,25 +270,73 @@ def ensure_unlocked(warehouse: Warehouse) -> None:
 
 
 @contextmanager
-def _connect(warehouse: Warehouse, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
-    if read_only and not warehouse.exists():
-        # An empty in-memory database with the declared schema stands in for a new warehouse.
-        con = duckdb.connect()
-        apply_schema(con)
-    else:
-        try:
-            con = duckdb.connect(str(warehouse.db_path), read_only=read_only)
-        except duckdb.IOException as err:
-            raise WarehouseError(f"cannot open {warehouse.db_path}: {err}".splitlines()[0]) from None
-        try:
-            (check_version if read_only else apply_schema)(con, where=str(warehouse.db_path))
-        except WarehouseError:
-            con.close()
-            raise
+def _connect_raw(warehouse: Warehouse, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the database file itself, whatever its schema version."""
+    try:
+        con = duckdb.connect(str(warehouse.db_path), read_only=read_only)
+    except duckdb.IOException as err:
+        raise WarehouseError(f"cannot open {warehouse.db_path}: {err}".splitlines()[0]) from None
     try:
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def _connect(warehouse: Warehouse, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    if read_only and not warehouse.exists():
+        # An empty in-memory database with the declared schema stands in for a new warehouse.
+        with duckdb.connect() as con:
+            apply_schema(con)
+            yield con
+        return
+    with _connect_raw(warehouse, read_only=read_only) as con:
+        (check_version if read_only else apply_schema)(con, where=str(warehouse.db_path))
+        yield con
+
+
+def pending_migrations(warehouse: Warehouse) -> list[Migration]:
+    """Return the migrations an existing warehouse still needs (none for a new or current one)."""
+    if not warehouse.exists():
+        return []
+    with _connect_raw(warehouse, read_only=True) as con:
+        found = stored_version(con, where=str(warehouse.db_path))
+    if found is None:
+        return []
+    if found > schema_version():
+        raise WarehouseError(f"{warehouse.db_path} has schema version {found}, newer than this "
+                             f"newsner's {schema_version()}: upgrade newsner to read it")
+    return [m for m in migrations() if m.version > found]
+
+
+def migrate(warehouse: Warehouse) -> tuple[list[Migration], Path | None]:
+    """Upgrade an older warehouse in place, keeping every row; return (migrations applied, backup).
+
+    The file is first copied aside (newsner.v<N>.duckdb.bak); the migrations then run in one
+    transaction, so a failure or a kill leaves the warehouse at its old version.
+    """
+    pending = pending_migrations(warehouse)
+    if not pending:
+        return [], None
+    with _connect_raw(warehouse, read_only=False) as con:
+        con.execute("CHECKPOINT")  # the copy then holds every committed row
+    backup = warehouse.db_path.with_name(f"newsner.v{pending[0].version - 1}.duckdb.bak")
+    partial = backup.with_name(backup.name + ".partial")
+    shutil.copy2(warehouse.db_path, partial)
+    os.replace(partial, backup)
+    with _connect_raw(warehouse, read_only=False) as con:
+        con.begin()
+        try:
+            for migration in pending:
+                con.execute(migration.sql)
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                        [str(pending[-1].version)])
+            create_views(con)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    return pending, backup
 
 
 def known_article_ids(warehouse: Warehouse, article_ids: Sequence[str]) -> set[str]:
@@ -278,15 +387,14 @@ def articles_to_reprocess(warehouse: Warehouse, *, model: str) -> pa.Table:
 
 
 def resolution_inputs(warehouse: Warehouse, staging: Staging,
-                      ) -> tuple[list[str], list[tuple], list[str]]:
-    """Return (every mention key, every (acronym, long key) definition, keys only ever written
-    in capitals), stored and staged."""
+                      ) -> tuple[dict[str, int], list[tuple[str, str]], list[str]]:
+    """Return (mentions of every key, every (acronym, long key) definition, one per article,
+    keys only ever written in capitals), stored and staged."""
     with _connect(warehouse, read_only=True) as con:
         _register_staged(con, staging)
         keys = con.execute(load_sql("mention_keys")).fetchall()
-        acronyms = con.execute(
-            "SELECT DISTINCT acronym, key FROM all_acronyms ORDER BY ALL").fetchall()
-    return [k for k, _ in keys], acronyms, [k for k, caps in keys if caps]
+        acronyms = con.execute("SELECT acronym, key FROM all_acronyms ORDER BY ALL").fetchall()
+    return {k: n for k, n, _ in keys}, acronyms, [k for k, _, caps in keys if caps]
 
 
 def compute_aggregates(warehouse: Warehouse, staging: Staging, *, model: str) -> dict[str, int]:

@@ -186,6 +186,7 @@ def extract_html(body: bytes | str, *, url: str | None, origin: str, min_chars: 
         "date_method": date_method,
         "extraction_method": "trafilatura",
         "layout": "extracted",
+        "language": document.language,
     }, None
 
 
@@ -276,6 +277,6 @@ def parse_feed(body: bytes, *, origin: str) -> tuple[list[dict], list[dict]]:
             "date_method": "feed" if published else None,
             "extraction_method": method,
             "layout": "extracted",
-            "feed_language": parsed.feed.get("language"),
+            "language": entry.get("language") or parsed.feed.get("language"),
         })
     return records, []

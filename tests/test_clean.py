@@ -164,8 +164,51 @@ def test_outlet_names_are_kept_out_of_authors():
 
 
 def test_language_is_detected_with_a_confidence():
-    language, score = detect_language("Der Bundestag hat am Donnerstag ein neues Gesetz "
-                                      "zur Energieversorgung beschlossen.")
-    assert language == "de" and 0.5 < score <= 1
+    language, score, evidence = detect_language("Der Bundestag hat am Donnerstag ein neues Gesetz "
+                                                "zur Energieversorgung beschlossen.")
+    assert (language, evidence) == ("de", "detected") and 0.5 < score <= 1
     article, _ = clean_article(_record(WIRE), max_chars=10_000)
-    assert article["language"] == "en"
+    assert (article["language"], article["language_evidence"]) == ("en", "detected")
+
+
+# Short English items made of names and numbers: the detector alone calls such text Pidgin,
+# Dutch or Javanese; their few lowercase words are English.
+RESULTS = """SOCCER - DUTCH LEAGUE RESULTS .
+AMSTERDAM 2026-05-03
+Results of Dutch league matches on Sunday :
+Ajax Amsterdam 2 ( Kluivert 12 , Overmars 55 ) PSV Eindhoven 1 ( Ronaldo 70 )
+Feyenoord Rotterdam 0 Twente Enschede 0
+Utrecht 3 Vitesse Arnhem 1"""
+BRIEF = "Ajax 2 PSV 1\nFeyenoord 0 Twente 0\nUtrecht 3 Vitesse 1"
+
+
+@pytest.mark.parametrize("text", [RESULTS, BRIEF])
+def test_english_made_of_names_and_numbers_is_never_certainly_another_language(text):
+    from tasks.clean import goes_to_ner
+
+    language, _, evidence = detect_language(text)
+    assert language != "en" and evidence == "uncertain"  # the detector's answer, not trusted
+    assert goes_to_ner({"language": language, "language_evidence": evidence}, "en")
+
+
+def test_other_language_prose_is_kept_from_an_english_model_and_sent_to_its_own():
+    from tasks.clean import goes_to_ner
+
+    text = ("Líder na pesquisa de intenção de voto, o candidato disse nesta segunda-feira que "
+            "vai apresentar o seu programa de governo aos eleitores na próxima semana.")
+    language, _, evidence = detect_language(text)
+    assert (language, evidence) == ("pt", "detected")
+    assert not goes_to_ner({"language": language, "language_evidence": evidence}, "en")
+    assert goes_to_ner({"language": language, "language_evidence": evidence}, "pt")
+
+
+def test_a_declared_language_counts_unless_the_prose_clearly_says_otherwise():
+    german = "Die Regierung hat am Mittwoch in Berlin einen neuen Haushalt vorgestellt und beschlossen."
+    assert detect_language("Ajax 2 PSV 1", declared="nl-NL")[::2] == ("nl", "declared")
+    assert detect_language(german, declared="de")[::2] == ("de", "declared")
+    assert detect_language(german, declared="en-GB")[::2] == ("de", "detected")
+    assert detect_language("The minister said on Monday that the budget would pass.",
+                           declared="en-us")[::2] == ("en", "detected")
+    article, _ = clean_article({**_record("Ajax 2 PSV 1\nFeyenoord 0 Twente 0"), "language": "nl"},
+                               max_chars=10_000)
+    assert (article["language"], article["language_evidence"]) == ("nl", "declared")

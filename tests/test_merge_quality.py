@@ -12,7 +12,7 @@ from itertools import combinations
 import pytest
 
 from tasks.ner import acronym_rows, find_mentions
-from tasks.resolve import resolve_keys
+from tasks.resolve import resolve_mentions
 from tasks.settings import NAMED_LABELS
 from tests.conftest import ROOT
 
@@ -59,10 +59,7 @@ def test_merge_precision_and_recall_on_the_labelled_set(nlp):
         gold[f"g{number}"] = spans
     mentions = find_mentions(nlp, articles, labels=NAMED_LABELS)
     acronyms = [(r["acronym"], r["key"]) for r in acronym_rows(articles, mentions)]
-    caps = {m["key"] for m in mentions if m["text"].isupper()} - {
-        m["key"] for m in mentions if not m["text"].isupper()}
-    entity_of = {r["key"]: r["entity_id"] for r in resolve_keys(
-        {m["key"] for m in mentions}, acronyms, caps_keys=caps)}
+    entity_of = resolve_mentions(mentions, acronyms)
     pairs = []
     for m in mentions:
         overlapping = [g for g in gold[m["article_id"]]

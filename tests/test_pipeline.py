@@ -241,17 +241,19 @@ def test_alias_file_rerun_reresolves_without_ner_and_merges_stay_traceable(
     assert rows(warehouse, "SELECT * EXCLUDE (entity_id) FROM mentions ORDER BY ALL") == before
     north_korea = rows(warehouse, "SELECT name, label, n_mentions FROM entities "
                                   "WHERE entity_id = 'place:north korea'")
-    assert north_korea == [("North Korea", "GPE", 3)]  # North Korea, North Korea’s, DPRK
-    surfaces = rows(warehouse, "SELECT surface, label FROM entity_aliases "
+    # North Korea, North Korea’s, DPRK and three times the demonym "North Korean"
+    assert north_korea == [("North Korea", "GPE", 6)]
+    surfaces = rows(warehouse, "SELECT surface, label, n_mentions FROM entity_aliases "
                                "WHERE entity_id = 'place:north korea' ORDER BY surface")
-    assert surfaces == [("DPRK", "NORP"), ("North Korea", "GPE"), ("North Korea’s", "GPE")]
+    assert surfaces == [("DPRK", "NORP", 1), ("North Korea", "GPE", 1), ("North Korean", "NORP", 3),
+                        ("North Korea’s", "GPE", 1)]
     rule = rows(warehouse, "SELECT rule FROM entity_keys WHERE key = 'norp:dprk'")
     assert rule == [("alias_file",)]
     # every count is still traceable to its mentions' offsets
     traced = rows(warehouse, "SELECT count(*) FROM mentions JOIN articles USING (article_id) "
                              "WHERE entity_id = 'place:north korea' AND "
                              "substr(articles.text, start_char + 1, end_char - start_char) = mentions.text")
-    assert traced == [(3,)]
+    assert traced == [(6,)]
     from tasks.warehouse import Warehouse
     from tests.test_views import assert_aggregates_match_mentions
 

@@ -55,8 +55,8 @@ def warehouse(tmp_path_factory):
     staging.write("mentions", to_arrow("mentions", mentions))
     staging.write("sentences", to_arrow("sentences", list({(s["article_id"], s["sentence_index"]): s
                                                           for s in sentences}.values())))
-    keys, acronyms, caps = resolution_inputs(w, staging)
-    staging.write("entity_keys", to_arrow("entity_keys", resolve_keys(keys, acronyms)))
+    counts, acronyms, caps = resolution_inputs(w, staging)
+    staging.write("entity_keys", to_arrow("entity_keys", resolve_keys(counts, acronyms, counts=counts)))
     compute_aggregates(w, staging, model="m")
     commit_run(w, staging, {"run_id": "r", "started_at": DAY0, "finished_at": DAY0, "inputs": [],
                             "model": "m", "model_version": "1", "n_inputs": 11, "n_duplicates": 0,

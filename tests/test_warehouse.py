@@ -60,9 +60,9 @@ def _stage(warehouse, run_id="r1", articles=ARTICLES, mentions=MENTIONS):
     staging.write("articles", to_arrow("articles", articles))
     staging.write("mentions", to_arrow("mentions", mentions))
     staging.write("rejects", to_arrow("rejects", []))
-    keys, acronyms, caps = resolution_inputs(warehouse, staging)
-    staging.write("entity_keys", to_arrow("entity_keys", resolve_keys(keys, acronyms,
-                                                                      caps_keys=caps)))
+    counts, acronyms, caps = resolution_inputs(warehouse, staging)
+    staging.write("entity_keys", to_arrow("entity_keys", resolve_keys(
+        counts, acronyms, caps_keys=caps, counts=counts)))
     compute_aggregates(warehouse, staging, model="m")
     return staging
 
@@ -190,7 +190,7 @@ def test_a_warehouse_of_another_schema_version_is_refused_with_a_message(tmp_pat
     old.root.mkdir()
     with duckdb.connect(str(old.db_path)) as con:
         con.execute("CREATE TABLE articles (article_id VARCHAR)")
-    with pytest.raises(WarehouseError, match="pre-release newsner"):
+    with pytest.raises(WarehouseError, match="not written by a released newsner"):
         commit_run(old, _stage(old), RUN)
 
 

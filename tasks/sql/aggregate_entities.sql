@@ -1,12 +1,16 @@
--- One row per entity of the run's dirty_entities: name and label from the alias file or else the majority of its mentions,
--- totals, and the first and last publication that mention it.
+-- One row per entity of the run's dirty_entities: name and label from the alias file or else its
+-- mentions, totals, and the first and last publication that mention it.
 WITH
 source AS (
     SELECT
         m.entity_id, m.key, m.name, m.label, m.article_id, m.sentence_index, a.story_id,
-        a.published_at
+        a.published_at,
+        -- a full form names the entity; an acronym, code, demonym or short name does not
+        coalesce(k.rule, 'self') IN ('self', 'alias_file', 'gazetteer', 'label', 'plural')
+            AS full_form
     FROM all_mentions AS m
     JOIN all_articles AS a USING (article_id)
+    LEFT JOIN all_entity_keys AS k USING (key)
     WHERE m.model = $model AND m.entity_id IN (SELECT entity_id FROM dirty_entities)
 ),
 
@@ -17,22 +21,24 @@ canonical AS (
 ),
 
 label_votes AS (
-    SELECT entity_id, label, count(*) AS n
+    -- the majority label of its full forms ("Russia" GPE, not the NORP of "Russian"); ties go
+    -- to the alphabetically first label, so the result never depends on row order
+    SELECT entity_id, label, count(*) FILTER (WHERE full_form) AS n_full, count(*) AS n
     FROM source
     GROUP BY entity_id, label
-    -- ties go to the alphabetically first label, so the result never depends on row order
-    QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY n DESC, label) = 1
+    QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY n_full DESC, n DESC, label) = 1
 ),
 
 name_votes AS (
-    -- the entity's own key speaks first ("Volodymyr Zelensky", not a merged "Zelensky"),
-    -- then the most frequent form, preferring mixed case over ALL-CAPS headline forms
-    SELECT entity_id, name, bool_or(key = entity_id) AS own, count(*) AS n
+    -- the most frequent full form ("European Union" over "EU", "Volodymyr Zelensky" over
+    -- "Zelensky"), mixed case before ALL-CAPS headline forms
+    SELECT entity_id, name, bool_or(full_form) AS is_full, count(*) AS n
     FROM source
     GROUP BY entity_id, name
     QUALIFY row_number() OVER (
         PARTITION BY entity_id
-        ORDER BY own DESC, (name = upper(name) AND length(name) > 5), n DESC, length(name) DESC, name
+        ORDER BY is_full DESC, (name = upper(name) AND length(name) > 5), n DESC,
+                 length(name) DESC, name
     ) = 1
 ),
 

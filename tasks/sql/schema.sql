@@ -1,6 +1,7 @@
 -- The one declared schema of the newsner warehouse.
 -- Arrow/Parquet schemas used by the stages are derived from this file (tasks/warehouse.py).
--- Bump SCHEMA_VERSION in tasks/warehouse.py with every change, and add a migration there.
+-- Every change comes with a numbered migration in tasks/sql/migrations/ that brings a warehouse of the
+-- previous version here; a test checks that the migrations and this file agree.
 
 CREATE TABLE IF NOT EXISTS meta (
     key             VARCHAR PRIMARY KEY,   -- 'schema_version'
@@ -19,13 +20,14 @@ CREATE TABLE IF NOT EXISTS articles (
     date_method     VARCHAR NOT NULL CHECK (date_method IN ('metadata', 'feed', 'text', 'none')), -- where published_at came from: metadata, feed, text or none
     text            VARCHAR NOT NULL,      -- cleaned text that NER saw; mention offsets point into it
     word_count      INTEGER NOT NULL CHECK (word_count >= 0), -- words in text (whitespace-separated)
-    language        VARCHAR,               -- ISO 639-1 code detected from the text
+    language        VARCHAR,               -- ISO 639-1 code detected from the text, or declared by the input
     language_score  DOUBLE,                -- detector confidence, 0-1
     extraction_method VARCHAR NOT NULL,    -- wire, jsonl, csv, trafilatura, feed-content, feed-summary, feed-title
     wire_attribution VARCHAR,              -- dateline and wire markers taken out of the text
     story_id        VARCHAR NOT NULL,      -- shared by near-duplicate copies of one story
     input_path      VARCHAR NOT NULL,      -- file the article came from
-    run_id          VARCHAR NOT NULL       -- run that first stored it
+    run_id          VARCHAR NOT NULL,      -- run that first stored it
+    language_evidence VARCHAR NOT NULL DEFAULT 'detected' CHECK (language_evidence IN ('declared', 'detected', 'uncertain'))  -- declared (by the input), detected (confirmed on the text's prose words) or uncertain; only a declared or detected language other than the model's keeps an article from NER
 );
 
 CREATE TABLE IF NOT EXISTS story_signatures (
@@ -52,6 +54,7 @@ CREATE TABLE IF NOT EXISTS mentions (
     model           VARCHAR NOT NULL,      -- spaCy pipeline name, e.g. 'en_core_web_sm'
     model_version   VARCHAR NOT NULL,      -- version of that pipeline
     run_id          VARCHAR NOT NULL,      -- run that added it
+    rule            VARCHAR NOT NULL DEFAULT 'model' CHECK (rule IN ('model', 'article', 'corpus')), -- who found it: model (the pipeline), article (a later bare use of a name the model found in the article) or corpus (a form the model labels consistently across the corpus)
     PRIMARY KEY (article_id, model, start_char, end_char),
     CHECK (end_char > start_char)
 );
@@ -75,7 +78,7 @@ CREATE TABLE IF NOT EXISTS acronyms (
 CREATE TABLE IF NOT EXISTS entity_keys (
     key             VARCHAR PRIMARY KEY,   -- every mentions.key
     entity_id       VARCHAR NOT NULL,      -- the entity it resolves to
-    rule            VARCHAR NOT NULL CHECK (rule IN ('self', 'alias_file', 'acronym', 'short_form')), -- how: self, alias_file, acronym or short_form
+    rule            VARCHAR NOT NULL CHECK (rule IN ('self', 'alias_file', 'gazetteer', 'demonym', 'acronym', 'short_form', 'label', 'plural')), -- how: self, alias_file, gazetteer (another name of a country), demonym, acronym (or country code), short_form, label (the same name under another label) or plural
     canonical_name  VARCHAR,               -- from the alias file, when it names the entity
     canonical_label VARCHAR                -- from the alias file, when it labels the entity
 );

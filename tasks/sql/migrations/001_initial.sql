@@ -1,0 +1,152 @@
+-- Migration 001: the first released schema (version 1). Later migrations build on it.
+
+CREATE TABLE IF NOT EXISTS meta (
+    key             VARCHAR PRIMARY KEY,   -- 'schema_version'
+    value           VARCHAR NOT NULL       -- its value, e.g. the schema version number
+);
+
+CREATE TABLE IF NOT EXISTS articles (
+    article_id      VARCHAR PRIMARY KEY,   -- sha256 of the normalised text (first 16 hex digits)
+    external_id     VARCHAR NOT NULL,      -- the input's own id: JSONL "id" or the file path
+    source          VARCHAR,               -- publisher, when the input says so
+    url             VARCHAR,               -- canonical URL of the page or item, when known
+    title           VARCHAR,               -- headline, when the input has one
+    description     VARCHAR,               -- the dek line of wire copy
+    authors         VARCHAR[] NOT NULL,    -- from metadata or the trailing "By ..." byline
+    published_at    TIMESTAMP,             -- UTC; NULL when no date was found (never guessed)
+    date_method     VARCHAR NOT NULL CHECK (date_method IN ('metadata', 'feed', 'text', 'none')), -- where published_at came from: metadata, feed, text or none
+    text            VARCHAR NOT NULL,      -- cleaned text that NER saw; mention offsets point into it
+    word_count      INTEGER NOT NULL CHECK (word_count >= 0), -- words in text (whitespace-separated)
+    language        VARCHAR,               -- ISO 639-1 code detected from the text
+    language_score  DOUBLE,                -- detector confidence, 0-1
+    extraction_method VARCHAR NOT NULL,    -- wire, jsonl, csv, trafilatura, feed-content, feed-summary, feed-title
+    wire_attribution VARCHAR,              -- dateline and wire markers taken out of the text
+    story_id        VARCHAR NOT NULL,      -- shared by near-duplicate copies of one story
+    input_path      VARCHAR NOT NULL,      -- file the article came from
+    run_id          VARCHAR NOT NULL       -- run that first stored it
+);
+
+CREATE TABLE IF NOT EXISTS story_signatures (
+    article_id      VARCHAR PRIMARY KEY,   -- the article (articles.article_id)
+    signature       BLOB NOT NULL          -- MinHash (128 x uint64) of the text's word 3-shingles
+);
+
+CREATE TABLE IF NOT EXISTS story_bands (
+    band_key        BIGINT NOT NULL,       -- LSH band hash: articles sharing one are candidate copies
+    article_id      VARCHAR NOT NULL,      -- the article (articles.article_id)
+    PRIMARY KEY (band_key, article_id)
+);
+
+CREATE TABLE IF NOT EXISTS mentions (
+    article_id      VARCHAR NOT NULL,      -- the article (articles.article_id)
+    start_char      INTEGER NOT NULL CHECK (start_char >= 0), -- first character of the mention in articles.text (0-based)
+    end_char        INTEGER NOT NULL,      -- one past its last character: text = articles.text[start_char:end_char]
+    sentence_index  INTEGER NOT NULL CHECK (sentence_index >= 0), -- sentence of the article it stands in (sentences.sentence_index)
+    text            VARCHAR NOT NULL,      -- articles.text[start_char:end_char]
+    label           VARCHAR NOT NULL,      -- the model's own label for this mention
+    entity_id       VARCHAR NOT NULL,      -- the entity, after corpus-wide resolution (entity_keys)
+    key             VARCHAR NOT NULL,      -- canonical key within the article, e.g. 'person:kim jong un'
+    name            VARCHAR NOT NULL,      -- display name of that key as this article names it
+    model           VARCHAR NOT NULL,      -- spaCy pipeline name, e.g. 'en_core_web_sm'
+    model_version   VARCHAR NOT NULL,      -- version of that pipeline
+    run_id          VARCHAR NOT NULL,      -- run that added it
+    PRIMARY KEY (article_id, model, start_char, end_char),
+    CHECK (end_char > start_char)
+);
+
+CREATE TABLE IF NOT EXISTS sentences (
+    article_id      VARCHAR NOT NULL,      -- the article (articles.article_id)
+    model           VARCHAR NOT NULL,      -- sentence boundaries come from the NER pipeline
+    sentence_index  INTEGER NOT NULL,      -- 0-based position of the sentence in the article
+    start_char      INTEGER NOT NULL,      -- offsets into articles.text
+    end_char        INTEGER NOT NULL,      -- one past its last character
+    PRIMARY KEY (article_id, model, sentence_index)
+);
+
+CREATE TABLE IF NOT EXISTS acronyms (
+    article_id      VARCHAR NOT NULL,      -- the article that spells the acronym out
+    acronym         VARCHAR NOT NULL,      -- folded tokens, e.g. 'kcna'
+    key             VARCHAR NOT NULL,      -- key of the long name the article spells out
+    PRIMARY KEY (article_id, acronym)
+);
+
+CREATE TABLE IF NOT EXISTS entity_keys (
+    key             VARCHAR PRIMARY KEY,   -- every mentions.key
+    entity_id       VARCHAR NOT NULL,      -- the entity it resolves to
+    rule            VARCHAR NOT NULL CHECK (rule IN ('self', 'alias_file', 'acronym', 'short_form')), -- how: self, alias_file, acronym or short_form
+    canonical_name  VARCHAR,               -- from the alias file, when it names the entity
+    canonical_label VARCHAR                -- from the alias file, when it labels the entity
+);
+
+CREATE TABLE IF NOT EXISTS entities (
+    entity_id       VARCHAR PRIMARY KEY,   -- the entity (entity_keys.entity_id)
+    name            VARCHAR NOT NULL,      -- most frequent full surface form after canonicalisation
+    label           VARCHAR NOT NULL,      -- majority label of its mentions
+    n_mentions      INTEGER NOT NULL,      -- mentions of it, all sources and days
+    n_articles      INTEGER NOT NULL,      -- articles mentioning it (its document frequency)
+    n_stories       INTEGER NOT NULL,      -- distinct stories: near-duplicate copies count once
+    n_sentences     INTEGER NOT NULL,      -- sentences mentioning it
+    first_seen      TIMESTAMP,             -- earliest published_at of an article mentioning it
+    last_seen       TIMESTAMP              -- latest published_at of an article mentioning it
+);
+
+CREATE TABLE IF NOT EXISTS entity_aliases (
+    entity_id       VARCHAR NOT NULL,      -- the entity
+    surface         VARCHAR NOT NULL,      -- a mention text as written
+    label           VARCHAR NOT NULL,      -- the label the model gave it
+    n_mentions      INTEGER NOT NULL,      -- mentions written this way
+    n_articles      INTEGER NOT NULL,      -- articles with such a mention
+    PRIMARY KEY (entity_id, surface, label)
+);
+
+CREATE TABLE IF NOT EXISTS entity_daily (
+    day             DATE,                  -- NULL collects articles without a publication date
+    entity_id       VARCHAR NOT NULL,      -- the entity
+    source          VARCHAR,               -- articles.source (NULL when unknown)
+    n_mentions      INTEGER NOT NULL,      -- mentions that day in that source
+    n_articles      INTEGER NOT NULL,      -- articles that day in that source mentioning it
+    n_stories       INTEGER NOT NULL       -- distinct stories among them (near-duplicates count once)
+);
+
+CREATE TABLE IF NOT EXISTS entity_weekly (
+    week            DATE,                  -- Monday of the ISO week; NULL for undated articles
+    entity_id       VARCHAR NOT NULL,      -- the entity
+    source          VARCHAR,               -- articles.source (NULL when unknown)
+    n_mentions      INTEGER NOT NULL,      -- mentions that week in that source
+    n_articles      INTEGER NOT NULL,      -- articles that week in that source mentioning it
+    n_stories       INTEGER NOT NULL       -- distinct stories among them
+);
+
+CREATE TABLE IF NOT EXISTS cooccurrence (
+    entity_a        VARCHAR NOT NULL,      -- entity_a < entity_b: each pair once
+    entity_b        VARCHAR NOT NULL,      -- the other entity of the pair
+    n_articles      INTEGER NOT NULL,      -- articles mentioning both
+    n_sentences     INTEGER NOT NULL,      -- sentences mentioning both
+    -- (entity_a, entity_b) is unique by construction; no index: runs replace many pairs at once
+    CHECK (entity_a < entity_b)
+);
+
+CREATE TABLE IF NOT EXISTS rejects (
+    reject_id       VARCHAR PRIMARY KEY,   -- hash of input and reason: a rerun adds no copy
+    input_path      VARCHAR NOT NULL,      -- file or URL the input came from
+    external_id     VARCHAR,               -- the item within it, when it has one (JSONL line, feed item, URL)
+    reason          VARCHAR NOT NULL,      -- a code from tasks/reasons.py
+    detail          VARCHAR NOT NULL,      -- human-readable explanation
+    run_id          VARCHAR NOT NULL       -- run that first rejected it
+);
+
+CREATE TABLE IF NOT EXISTS runs (
+    run_id          VARCHAR PRIMARY KEY,   -- the Prefect flow run id
+    started_at      TIMESTAMP NOT NULL,    -- UTC start of the run
+    finished_at     TIMESTAMP NOT NULL,    -- UTC time the commit began
+    inputs          VARCHAR[] NOT NULL,    -- paths and URLs the run was given
+    model           VARCHAR NOT NULL,      -- spaCy pipeline name the run used
+    model_version   VARCHAR NOT NULL,      -- that pipeline's version
+    n_inputs        INTEGER NOT NULL,      -- articles read, before de-duplication
+    n_duplicates    INTEGER NOT NULL,      -- same text as another input of the run
+    n_new_articles  INTEGER NOT NULL,      -- not in the warehouse before
+    n_other_language INTEGER NOT NULL,     -- new articles kept but not sent to NER (language)
+    n_mentions      INTEGER NOT NULL,      -- new mentions
+    n_rejects       INTEGER NOT NULL,      -- rejects the run found (already stored ones included)
+    stage_seconds   VARCHAR NOT NULL       -- JSON object: stage name -> seconds
+);
