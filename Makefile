@@ -41,8 +41,8 @@ bench-extract: $(STAMP)  ## article-text extraction F1 on ../shared/data/html-de
 
 .PHONY: bench-ner
 bench: bench-ner
-bench-ner: $(STAMP)  ## NER precision/recall/F1 on CoNLL-2003 dev: pipeline beside the raw model
-	$(BIN)/python -m benchmarks.ner_quality
+bench-ner: $(STAMP)  ## entity quality: CoNLL train and dev (or DATA=FILE), routing, AIDA merges
+	$(BIN)/python -m benchmarks.ner_quality $(if $(DATA),--data $(DATA))
 
 .PHONY: bench-warehouse
 bench: bench-warehouse

@@ -12,6 +12,7 @@ from tasks.aggregate import aggregate_entities
 from tasks.clean import clean_articles
 from tasks.ingest import read_inputs
 from tasks.ner import extract_mentions, extract_mentions_in_batches, model_language
+from tasks.propagate import propagate_mentions
 from tasks.resolve import resolve_entities
 from tasks.settings import Settings
 from tasks.store import (
@@ -60,10 +61,11 @@ def newsner_run(paths: list[str], settings: Settings | None = None) -> dict:
         selected = select_new_articles(run)
         grouped = group_stories(run.warehouse, run.staging, threshold=settings.story_threshold)
         found = find_entities(run, settings)
+        propagated = propagate_mentions(run.warehouse, run.staging, model=settings.model)
         resolved = resolve_entities(run.warehouse, run.staging, alias_file=settings.aliases)
         aggregated = aggregate_entities(run.warehouse, run.staging, model=settings.model)
         stages = [{"seconds_read": read["seconds_read"]}, cleaned, selected, grouped, found,
-                  resolved, aggregated]
+                  propagated, resolved, aggregated]
         return commit(run, stages, model_version=found["model_version"])
 
 
@@ -77,7 +79,8 @@ def newsner_reprocess(settings: Settings | None = None) -> dict:
         upgrade_warehouse(run.warehouse)
         selected = select_articles_to_reprocess(run)
         found = find_entities(run, settings)
+        propagated = propagate_mentions(run.warehouse, run.staging, model=settings.model)
         resolved = resolve_entities(run.warehouse, run.staging, alias_file=settings.aliases)
         aggregated = aggregate_entities(run.warehouse, run.staging, model=settings.model)
-        return commit(run, [selected, found, resolved, aggregated],
+        return commit(run, [selected, found, propagated, resolved, aggregated],
                       model_version=found["model_version"])

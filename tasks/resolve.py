@@ -105,7 +105,13 @@ def _kind(key: str) -> str:
 _SMALL_WORDS = {"of", "the", "and", "for", "de", "la", "du", "des", "der", "und", "&"}
 # A candidate wins a choice of several only with this many times the runner-up's support.
 DOMINANCE = 3
+# Share of a key's mentions written in capitals for it to count as written in capitals.
+CAPS_SHARE = 0.9
+# An article spelling an acronym out ("European Union (EU)") weighs as much as this many mentions.
+DEFINITION_WEIGHT = 3
 PERSON, PLACE = LABEL_CLASS["PERSON"], LABEL_CLASS["GPE"]
+# Rules whose keys are not full names of their entity: they never name it.
+SHORT_RULES = ("demonym", "acronym", "short_form", "descriptor")
 
 
 def _initials(key: str) -> tuple[str, str]:
@@ -152,6 +158,9 @@ def resolve_keys(keys: Iterable[str], acronyms: Iterable[tuple[str, str]],
                   define, or a key written in capitals that spells the initials of a long name
                   of its kind ("UN", "United Nations"): the long name with the most definitions
                   and mentions, when it dominates the others;
+      descriptor  a person's name after a word that describes them at a sentence's start
+                  ("Sprinter Kelly Holmes", "Briton Tim Henman"): the name without it, when
+                  that is used at least as often;
       short_form  a person's short name ("Zelensky") that fits one full name, or whose
                   best-supported full name dominates the others ("Clinton");
       label       the same name under another kind of label: the kind with most mentions
@@ -181,14 +190,23 @@ def resolve_keys(keys: Iterable[str], acronyms: Iterable[tuple[str, str]],
             for initials in set(_initials(key)):
                 by_initials[(_kind(key), initials)].add(key)
     people = {k for k in keys if _kind(k) == PERSON}
+
+    def descriptor(key: str) -> str | None:
+        tokens = _tokens(key)
+        if key not in people or len(tokens) < 3:
+            return None
+        rest = f"{PERSON}:{' '.join(tokens[1:])}"
+        return rest if mentions.get(rest, 0) >= mentions[key] else None
+
+    described = {k for k in people if descriptor(k)}
     # every shorter contiguous run of every person's tokens -> the people whose name holds it
     holders = defaultdict(set)
-    for person in people:
+    for person in people - described:
         tokens = _tokens(person)
         for size in range(1, len(tokens)):
             for start in range(len(tokens) - size + 1):
                 holders[tokens[start:start + size]].add(person)
-    full = {k for k in people if _tokens(k) not in holders}
+    full = {k for k in people - described if _tokens(k) not in holders}
     by_tokens = defaultdict(dict)
     for key in keys:
         kind_total = by_tokens[_tokens(key)]
@@ -212,7 +230,8 @@ def resolve_keys(keys: Iterable[str], acronyms: Iterable[tuple[str, str]],
         tokens = _tokens(key)
         if len(tokens) != 1:
             return None
-        support = {k: 10.0 * n + mentions.get(k, 0) for k, n in defined.get(tokens, {}).items()}
+        support = {k: DEFINITION_WEIGHT * n + mentions.get(k, 0)
+                   for k, n in defined.get(tokens, {}).items()}
         if key in caps:
             for long_key in by_initials.get((_kind(key), tokens[0]), ()):
                 support.setdefault(long_key, float(mentions[long_key]))
@@ -225,22 +244,22 @@ def resolve_keys(keys: Iterable[str], acronyms: Iterable[tuple[str, str]],
 
     def other_label(key: str) -> str | None:
         kinds = by_tokens[_tokens(key)]
-        best = max(kinds, key=lambda k: (kinds[k], k == _kind(key), k))
+        best = min(kinds, key=lambda k: (-kinds[k], k))  # most mentions; ties alphabetically
         return f"{best}:{' '.join(_tokens(key))}" if best != _kind(key) else None
+
+    plurals = defaultdict(list)  # a key's singular form -> the keys of its plural
+    for key in keys:
+        if _kind(key) not in (PERSON, PLACE) and (singular := _singular(_tokens(key))):
+            plurals[f"{_kind(key)}:{' '.join(singular)}"].append(key)
 
     def plural(key: str) -> str | None:
         if _kind(key) in (PERSON, PLACE):
             return None
-        tokens = _tokens(key)
-        singular = _singular(tokens)
-        other = f"{_kind(key)}:{' '.join(singular)}" if singular else None
-        if other not in mentions:
-            plurals = [k for k in mentions if _kind(k) == _kind(key) and len(_tokens(k)) == len(
-                tokens) and _singular(_tokens(k)) == tokens]
-            other = plurals[0] if plurals else None
-        if other and (mentions[other], other) > (mentions[key], key):
-            return other
-        return None
+        singular = _singular(_tokens(key))
+        forms = [f"{_kind(key)}:{' '.join(singular)}"] if singular else []
+        forms = [k for k in (*forms, *plurals.get(key, ())) if k in mentions]
+        best = max(forms, key=lambda k: (mentions[k], k), default=None)
+        return best if best and (mentions[best], best) > (mentions[key], key) else None
 
     def step(key: str) -> tuple[str, str]:
         tokens = _tokens(key)
@@ -248,8 +267,9 @@ def resolve_keys(keys: Iterable[str], acronyms: Iterable[tuple[str, str]],
             return by_alias[tokens].key, "alias_file"
         if (found := gazetteer(key)) and found[0] != key:
             return found
-        for rule, find in (("acronym", acronym), ("short_form", short_form),
-                           ("label", other_label), ("plural", plural)):
+        for rule, find in (("acronym", acronym), ("descriptor", descriptor),
+                           ("short_form", short_form), ("label", other_label),
+                           ("plural", plural)):
             target = find(key)
             if target and target != key:
                 return target, rule
@@ -259,13 +279,17 @@ def resolve_keys(keys: Iterable[str], acronyms: Iterable[tuple[str, str]],
     rows = []
     for key in keys:
         target, rule = steps[key]
-        seen = {key}
+        rules, seen = [rule], {key}
         while target not in seen:  # follow the target's own rules (cycles stop where they close)
             seen.add(target)
             following = steps.get(target, (target, "self"))
             if following[0] == target:
                 break
             target = following[0]
+            rules.append(following[1])
+        # the rule that says why: a short or derived form anywhere on the way ("American" as ORG
+        # -> label -> "American" -> demonym) marks the key as no full name of its entity
+        rule = next((r for r in rules if r in SHORT_RULES), rules[0])
         entry = by_alias.get(_tokens(target))
         rows.append({"key": key, "entity_id": target, "rule": rule,
                      "canonical_name": entry.name if entry else None,
@@ -278,13 +302,12 @@ def resolve_mentions(mentions: Iterable[dict], acronyms: Iterable[tuple[str, str
     """Return key -> entity for in-memory mentions (dicts with key and text), resolved as a run
     resolves the warehouse's (mention_keys.sql): for tests and benchmarks."""
     counts: Counter = Counter()
-    caps: dict[str, bool] = {}
+    capitals: Counter = Counter()
     for m in mentions:
         counts[m["key"]] += 1
-        written = m["text"] == m["text"].upper() and m["text"] != m["text"].lower()
-        caps[m["key"]] = caps.get(m["key"], True) and written
-    rows = resolve_keys(counts, acronyms, aliases, caps_keys=[k for k, c in caps.items() if c],
-                        counts=dict(counts))
+        capitals[m["key"]] += m["text"] == m["text"].upper() and m["text"] != m["text"].lower()
+    rows = resolve_keys(counts, acronyms, aliases, counts=dict(counts),
+                        caps_keys=[k for k in counts if capitals[k] >= CAPS_SHARE * counts[k]])
     return {r["key"]: r["entity_id"] for r in rows}
 
 
@@ -293,7 +316,7 @@ def resolve_mentions(mentions: Iterable[dict], acronyms: Iterable[tuple[str, str
 def resolve_entities(warehouse: Warehouse, staging: Staging, *, alias_file: Path | None) -> dict:
     """Stage `entity_keys`: every mention key of the warehouse and this run, resolved."""
     aliases = read_alias_file(alias_file) if alias_file else []
-    counts, acronyms, caps_keys = resolution_inputs(warehouse, staging)
+    counts, acronyms, caps_keys = resolution_inputs(warehouse, staging, caps_share=CAPS_SHARE)
     rows = resolve_keys(counts, acronyms, aliases, caps_keys=caps_keys, counts=counts)
     staging.write("entity_keys", to_arrow("entity_keys", rows))
     counts = {"n_keys": len(rows), "n_merged": sum(r["rule"] != "self" for r in rows)}

@@ -380,19 +380,30 @@ def aggregate_model(con: duckdb.DuckDBPyConnection) -> str | None:
     return row[0] if row else None
 
 
+def stored_name_forms(warehouse: Warehouse, *, model: str, forms: Sequence[str],
+                      ) -> list[tuple[str, str, int]]:
+    """Return the stored (form, label, n_articles) counts of `forms` for `model`."""
+    if not warehouse.exists() or not forms:
+        return []
+    with _connect(warehouse, read_only=True) as con:
+        con.register("wanted", pa.table({"form": pa.array(forms, pa.string())}))
+        return con.execute("SELECT form, label, n_articles FROM name_forms JOIN wanted USING (form) "
+                           "WHERE model = ? ORDER BY ALL", [model]).fetchall()
+
+
 def articles_to_reprocess(warehouse: Warehouse, *, model: str) -> pa.Table:
     """Return the stored articles that `model` has not processed yet."""
     with _connect(warehouse, read_only=True) as con:
         return con.execute(load_sql("articles_to_reprocess"), {"model": model}).fetch_arrow_table()
 
 
-def resolution_inputs(warehouse: Warehouse, staging: Staging,
+def resolution_inputs(warehouse: Warehouse, staging: Staging, *, caps_share: float = 0.9,
                       ) -> tuple[dict[str, int], list[tuple[str, str]], list[str]]:
     """Return (mentions of every key, every (acronym, long key) definition, one per article,
-    keys only ever written in capitals), stored and staged."""
+    keys written in capitals in at least `caps_share` of their mentions), stored and staged."""
     with _connect(warehouse, read_only=True) as con:
         _register_staged(con, staging)
-        keys = con.execute(load_sql("mention_keys")).fetchall()
+        keys = con.execute(load_sql("mention_keys"), {"caps_share": caps_share}).fetchall()
         acronyms = con.execute("SELECT acronym, key FROM all_acronyms ORDER BY ALL").fetchall()
     return {k: n for k, n, _ in keys}, acronyms, [k for k, _, caps in keys if caps]
 
@@ -431,6 +442,9 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> bool:
                     f"INSERT OR IGNORE INTO {_checked(name)} BY NAME SELECT * FROM incoming"
                 ).fetchone()[0]
                 con.unregister("incoming")
+            con.register("incoming", staging.read("name_forms"))
+            changed += con.execute(load_sql("add_name_forms")).fetchone()[0]
+            con.unregister("incoming")
             for name in ("dirty", "remapped"):
                 _load_temp(con, name, staging.read(f"{name}_entities", table="entity_keys")
                            .select(["entity_id"]))

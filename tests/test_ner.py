@@ -71,3 +71,56 @@ def test_all_caps_lines_are_title_cased_for_ner_only():
     assert len(view) == len(text)
     assert view.splitlines() == ["Soccer - Japan Get Lucky Win , China In Surprise Defeat .",
                                  "Al-Ain 1996-12-06", "Japan won."]
+
+
+def _doc(tokens: list[tuple], label: str = "PERSON"):
+    """A Doc of (token text, IOB tag[, space after]) tuples: by default a token is followed by a
+    space unless it is, or comes before, a line break; tags name `label`."""
+    from spacy.tokens import Doc
+
+    words = [t[0] for t in tokens]
+    spaces = [t[2] if len(t) > 2 else
+              not (t[0] == "\n" or (i + 1 < len(words) and words[i + 1] == "\n"))
+              for i, t in enumerate(tokens)]
+    ents = [f"{t[1]}-{label}" if t[1] in "BI" else "O" for t in tokens]
+    return Doc(spacy.blank("en").vocab, words=words, spaces=spaces, ents=ents,
+               sent_starts=[i == 0 for i in range(len(words))])
+
+
+@pytest.mark.parametrize(
+    ("tokens", "label", "expected"),
+    [
+        # a seed number before a player: "2 Andy Roddick"
+        ([("2", "B"), ("Andy", "I"), ("Roddick", "I"), ("won", "O")], "PERSON", ["Andy Roddick"]),
+        # a score after a name, and a line break inside the span
+        ([("Roddick", "B"), ("30", "I"), ("0", "I")], "PERSON", ["Roddick"]),
+        ([("Bill", "B"), ("Berkrot", "I"), ("\n", "I"), ("Next", "O")], "PERSON", ["Bill Berkrot"]),
+        ([("Barry", "B"), ("Lane", "I"), ("\n", "I"), ("Smith", "I")], "PERSON",
+         ["Barry Lane", "Smith"]),
+        # a fixture: two clubs in one span are two names
+        ([("Brentford", "B"), ("v", "I"), ("Manchester", "I"), ("United", "I")], "PERSON",
+         ["Brentford", "Manchester United"]),
+        ([("Goalkeeper", "B"), ("Edwin", "I"), ("(", "I"), ("Ajax", "I"), (")", "I")], "PERSON",
+         ["Goalkeeper Edwin", "Ajax"]),
+        # a lowercase prefix or description, dashes and trailing words
+        ([("ex", "B"), ("-", "I"), ("Yukos", "I"), ("boss", "O")], "PERSON", ["Yukos"]),
+        ([("sprinter", "B"), ("Kelly", "I"), ("Holmes", "I")], "PERSON", ["Kelly Holmes"]),
+        ([("--", "B"), ("Greg", "I"), ("Frost", "I")], "PERSON", ["Greg Frost"]),
+        ([("Alan", "B"), ("Milburn", "I"), ("-", "I"), ("the", "I")], "PERSON", ["Alan Milburn"]),
+        # units and common words are not names
+        ([("12", "O"), ("cts", "B"), ("a", "O")], "ORG", []),
+        ([("mln", "B")], "ORG", []),
+        # what a name may hold: particles, hyphens, a closing lowercase part
+        ([("de", "B"), ("Gaulle", "I")], "PERSON", ["de Gaulle"]),
+        ([("Kim", "B"), ("Jong", "I", False), ("-", "I", False), ("un", "I")], "PERSON",
+         ["Kim Jong-un"]),
+        # numbers and dates keep the model's own span
+        ([("2", "B"), ("mln", "I")], "CARDINAL", ["2 mln"]),
+    ],
+)
+def test_a_mention_is_a_name_without_the_junk_around_it(tokens, label, expected):
+    doc = _doc(tokens, label)
+    found = doc_mentions(doc, [*NAMED_LABELS, "CARDINAL"])
+    assert [m["text"] for m in found] == expected
+    assert all(doc.text[m["start_char"]:m["end_char"]] == m["text"] for m in found)
+    assert all(m["label"] == label for m in found)

@@ -95,3 +95,86 @@ def test_a_wrong_pattern_file_names_the_line(tmp_path, content, message):
     path.write_text(content)
     with pytest.raises(UserFileError, match=message):
         read_pattern_file(path)
+
+
+def test_dotted_undotted_and_long_forms_of_a_country_meet():
+    keys = ["place:us", "org:us", "place:usa", "place:united states", "place:america"]
+    rows = resolve_keys(keys, [], caps_keys=["place:us", "org:us", "place:usa"],
+                        counts={"place:us": 1139, "org:us": 40, "place:usa": 3,
+                                "place:united states": 185, "place:america": 9})
+    assert set(_entities(rows).values()) == {"place:united states"}
+    rules = {r["key"]: r["rule"] for r in rows}
+    # "US" as ORG goes by its label to the place "US", a code: the code is why it joins
+    assert rules["place:us"] == rules["org:us"] == "acronym"
+    assert rules["place:america"] == "gazetteer" and rules["place:united states"] == "self"
+
+
+def test_a_country_code_is_a_country_only_when_written_in_capitals_as_a_place():
+    rows = _entities(resolve_keys(["place:us", "org:it", "place:it"], [], caps_keys=["org:it"],
+                                  counts={"org:it": 50, "place:it": 1}))
+    assert rows["place:us"] == "place:us"  # "us" in lower case is no country
+    assert rows["org:it"] == "org:it" and rows["place:it"] == "org:it"  # IT the industry
+
+
+def test_demonyms_and_their_plurals_join_their_country():
+    rows = resolve_keys(["norp:american", "norp:americans", "norp:iraqis", "place:iraq",
+                         "norp:british", "place:britain", "place:uk", "norp:chinese"], [],
+                        caps_keys=["place:uk"])
+    entities = _entities(rows)
+    assert entities["norp:american"] == entities["norp:americans"] == "place:united states"
+    assert entities["norp:iraqis"] == "place:iraq"
+    assert entities["norp:british"] == entities["place:britain"] == entities["place:uk"] == (
+        "place:united kingdom")
+    assert entities["norp:chinese"] == "place:china"  # not Macau, whose demonym it also is
+    assert {r["key"]: r["rule"] for r in rows}["norp:americans"] == "demonym"
+
+
+def test_one_name_under_two_labels_is_one_entity_of_the_majority_kind():
+    rows = resolve_keys(["org:labour", "person:labour", "place:liverpool", "org:liverpool"], [],
+                        counts={"org:labour": 402, "person:labour": 85,
+                                "place:liverpool": 70, "org:liverpool": 71})
+    entities = _entities(rows)
+    assert entities["person:labour"] == entities["org:labour"] == "org:labour"
+    assert entities["place:liverpool"] == entities["org:liverpool"] == "org:liverpool"
+
+
+def test_singular_and_plural_group_names_meet():
+    rows = resolve_keys(["norp:tory", "norp:tories", "norp:democrat", "norp:democrats",
+                         "place:tories"], [],
+                        counts={"norp:tory": 222, "norp:tories": 203, "norp:democrats": 9,
+                                "norp:democrat": 3})
+    entities = _entities(rows)
+    assert entities["norp:tories"] == entities["norp:tory"] == "norp:tory"
+    assert entities["norp:democrat"] == entities["norp:democrats"] == "norp:democrats"
+    assert {r["key"]: r["rule"] for r in rows}["norp:tories"] == "plural"
+
+
+def test_an_acronym_takes_the_long_name_with_dominant_support_not_a_one_off_definition():
+    keys = ["org:eu", "place:europe union", "org:european union", "org:european unión"]
+    rows = resolve_keys(keys, [("eu", "place:europe union")], caps_keys=["org:eu"],
+                        counts={"org:eu": 240, "place:europe union": 1, "org:european union": 52})
+    assert _entities(rows)["org:eu"] == "org:european union"
+    # two long names with similar support: the acronym stays apart
+    rows = resolve_keys(["org:aa", "org:american airlines", "org:alcoholics anonymous"], [],
+                        caps_keys=["org:aa"], counts={"org:american airlines": 10,
+                                                      "org:alcoholics anonymous": 8})
+    assert _entities(rows)["org:aa"] == "org:aa"
+
+
+def test_a_surname_takes_the_full_name_that_dominates_the_corpus():
+    counts = {"person:clinton": 6, "person:bill clinton": 76, "person:hillary rodham clinton": 4,
+              "person:chelsea clinton": 1}
+    assert _entities(resolve_keys(counts, [], counts=counts))["person:clinton"] == (
+        "person:bill clinton")
+    counts["person:hillary rodham clinton"] = 60
+    assert _entities(resolve_keys(counts, [], counts=counts))["person:clinton"] == "person:clinton"
+
+
+def test_a_describing_word_before_a_name_is_not_part_of_the_person():
+    counts = {"person:sprinter kelly holmes": 12, "person:kelly holmes": 30,
+              "person:briton tim henman": 8, "person:tim henman": 8,
+              "person:george w bush": 40, "person:w bush": 1}
+    rows = {r["key"]: r for r in resolve_keys(counts, [], counts=counts)}
+    assert rows["person:sprinter kelly holmes"]["entity_id"] == "person:kelly holmes"
+    assert rows["person:briton tim henman"]["rule"] == "descriptor"
+    assert rows["person:george w bush"]["entity_id"] == "person:george w bush"

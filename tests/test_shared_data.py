@@ -51,3 +51,42 @@ def test_real_feeds_ingest_with_titles_links_dates_and_languages(prefect_server,
     foreign_mentions = rows(warehouse, "SELECT count(*) FROM mentions JOIN articles "
                                        "USING (article_id) WHERE language IN ('de', 'pt')")
     assert foreign_mentions == [(0,)] and summary["n_other_language"] == 30
+
+
+# BBC articles holding the names a reader saw wrong in the top entities before (issue 9).
+CASES = r"Yukos|\bEU\b|European Union|Roddick|Labour|\bTor(?:y|ies)\b|\bU\.?S\.?\b|United States|" \
+        r"Brentford|Kelly Holmes|Henman"
+
+
+@pytest.mark.slow
+def test_the_top_entities_of_a_real_corpus_are_each_one_entity_named_by_its_full_form(
+        prefect_server, shared, tmp_path):
+    import re
+
+    lines = (shared / "data" / "bbc-news" / "articles.jsonl").read_text().splitlines()
+    picked, per_case = [], {}
+    for line in lines:
+        found = {m.group(0) for m in re.finditer(CASES, json.loads(line)["text"])}
+        if found and any(per_case.get(case, 0) < 25 for case in found):
+            picked.append(line)
+            for case in found:
+                per_case[case] = per_case.get(case, 0) + 1
+    corpus = tmp_path / "bbc-cases.jsonl"
+    corpus.write_text("\n".join(picked) + "\n")
+    warehouse = tmp_path / "w"
+    run([corpus], warehouse)
+    top = rows(warehouse, "SELECT name, label, n_mentions FROM entities "
+                          "ORDER BY n_mentions DESC, name LIMIT 60")
+    names = [name for name, _, _ in top]
+    assert len({n.casefold() for n in names}) == len(names)  # every entity once
+    assert not [n for n in names if n == n.lower() or re.search(r"^\d|\d$| v ", n)]
+    assert {"European Union", "United States", "Labour", "Yukos", "Andy Roddick"} <= set(names)
+    assert not set(names) & {"EU", "US", "U.S.", "Europe Union", "ex-Yukos", "2 Andy Roddick",
+                             "Tories", "Sprinter Kelly Holmes", "Briton Tim Henman"}
+    assert len({n for n in names if n in ("Tory", "Tories")}) == 1
+    labour = rows(warehouse, "SELECT label, n_mentions FROM entities WHERE name = 'Labour'")
+    assert labour and labour[0][0] == "ORG"  # its PERSON mentions joined, the majority labels
+    everyone = rows(warehouse, "SELECT name FROM entities")
+    assert not [n for (n,) in everyone if n == n.lower()]  # "cts", "mln": no lowercase entity
+    joined = rows(warehouse, "SELECT count(*) FROM mentions WHERE regexp_matches(text, ' v ')")
+    assert joined == [(0,)]

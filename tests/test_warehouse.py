@@ -78,7 +78,7 @@ def test_schema_applies_to_an_empty_database_and_declares_every_table():
     assert tables == set(table_names()) == {
         "meta", "articles", "story_signatures", "story_bands", "mentions", "sentences", "acronyms",
         "entity_keys", "entities", "entity_aliases", "entity_daily", "entity_weekly",
-        "cooccurrence", "rejects", "runs"}
+        "cooccurrence", "name_forms", "rejects", "runs"}
 
 
 def test_arrow_schemas_are_derived_from_schema_sql():
@@ -205,3 +205,42 @@ def test_the_data_dictionary_documents_every_column_and_is_up_to_date():
     for view in ("top_entities", "entity_timeline", "trending", "cooccurring(entity_id)",
                  "mention_context"):
         assert f"### `{view}`" in text
+
+
+def test_an_entity_is_named_by_its_most_common_full_form_and_labelled_by_its_full_forms(tmp_path):
+    warehouse = Warehouse(tmp_path)
+    forms = [  # (surface, label, key, times): the model's mentions across the corpus
+        ("EU", "ORG", "org:eu", 6), ("European Union", "ORG", "org:european union", 15),
+        ("Europe Union", "LOC", "place:europe union", 1),  # a one-off typo that defines "EU"
+        ("Russian", "NORP", "norp:russian", 5), ("Russia", "GPE", "place:russia", 2),
+        ("Zelensky", "PERSON", "person:zelensky", 4),
+        ("Volodymyr Zelensky", "PERSON", "person:volodymyr zelensky", 1),
+        ("UK", "GPE", "place:uk", 5), ("Britain", "GPE", "place:britain", 2),
+        ("United Kingdom", "GPE", "place:united kingdom", 1),
+    ]
+    mentions = []
+    for surface, label, key, times in forms:
+        for _ in range(times):
+            start = 10 * len(mentions)
+            mentions.append({**_mention("a1", start, start + len(surface), 0, surface, label, key,
+                                        surface)})
+    staging = warehouse.staging("r1")
+    staging.write("articles", to_arrow("articles", ARTICLES[:1]))
+    staging.write("mentions", to_arrow("mentions", mentions))
+    staging.write("acronyms", to_arrow("acronyms", [
+        {"article_id": "a1", "acronym": "eu", "key": "place:europe union"}]))
+    counts, acronyms, caps = resolution_inputs(warehouse, staging)
+    staging.write("entity_keys", to_arrow("entity_keys", resolve_keys(
+        counts, acronyms, caps_keys=caps, counts=counts)))
+    compute_aggregates(warehouse, staging, model="m")
+    commit_run(warehouse, staging, RUN)
+    entities = dict((e, (n, label, m)) for e, n, label, m in query(
+        warehouse, "SELECT entity_id, name, label, n_mentions FROM entities")[1])
+    assert entities == {
+        "org:european union": ("European Union", "ORG", 21),  # not "EU", nor the one-off typo
+        "place:russia": ("Russia", "GPE", 7),  # the demonym counts, but neither names nor labels
+        "person:volodymyr zelensky": ("Volodymyr Zelensky", "PERSON", 5),
+        "place:united kingdom": ("Britain", "GPE", 8),  # "UK" is a code, Britain a full form
+        "place:europe union": ("Europe Union", "LOC", 1),  # the typo keeps only itself
+    }
+    assert query(warehouse, "SELECT count(*) FROM entities WHERE name = lower(name)")[1] == [(0,)]

@@ -5,7 +5,8 @@ source AS (
     SELECT
         m.entity_id, m.key, m.name, m.label, m.article_id, m.sentence_index, a.story_id,
         a.published_at,
-        -- a full form names the entity; an acronym, code, demonym or short name does not
+        -- a full form names the entity; an acronym, code, demonym, descriptor or short name
+        -- does not (tasks/resolve.py: SHORT_RULES)
         coalesce(k.rule, 'self') IN ('self', 'alias_file', 'gazetteer', 'label', 'plural')
             AS full_form
     FROM all_mentions AS m

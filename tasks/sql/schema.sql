@@ -78,7 +78,7 @@ CREATE TABLE IF NOT EXISTS acronyms (
 CREATE TABLE IF NOT EXISTS entity_keys (
     key             VARCHAR PRIMARY KEY,   -- every mentions.key
     entity_id       VARCHAR NOT NULL,      -- the entity it resolves to
-    rule            VARCHAR NOT NULL CHECK (rule IN ('self', 'alias_file', 'gazetteer', 'demonym', 'acronym', 'short_form', 'label', 'plural')), -- how: self, alias_file, gazetteer (another name of a country), demonym, acronym (or country code), short_form, label (the same name under another label) or plural
+    rule            VARCHAR NOT NULL CHECK (rule IN ('self', 'alias_file', 'gazetteer', 'demonym', 'acronym', 'descriptor', 'short_form', 'label', 'plural')), -- how: self, alias_file, gazetteer (another name of a country), demonym, acronym (or country code), descriptor ("Sprinter Kelly Holmes"), short_form, label (the same name under another label) or plural
     canonical_name  VARCHAR,               -- from the alias file, when it names the entity
     canonical_label VARCHAR                -- from the alias file, when it labels the entity
 );
@@ -129,6 +129,14 @@ CREATE TABLE IF NOT EXISTS cooccurrence (
     n_sentences     INTEGER NOT NULL,      -- sentences mentioning both
     -- (entity_a, entity_b) is unique by construction; no index: runs replace many pairs at once
     CHECK (entity_a < entity_b)
+);
+
+CREATE TABLE IF NOT EXISTS name_forms (
+    model           VARCHAR NOT NULL,      -- the pipeline whose decisions are counted
+    form            VARCHAR NOT NULL,      -- a name as written ("Sharetsky"), or a lowercase word
+    label           VARCHAR NOT NULL,      -- the model's label; '' in articles where it never labelled the form; 'lowercase' for a lowercase word
+    n_articles      INTEGER NOT NULL,      -- articles in which the model did so (mentions added by propagation not counted)
+    PRIMARY KEY (model, form, label)
 );
 
 CREATE TABLE IF NOT EXISTS rejects (
