@@ -25,7 +25,7 @@ import spacy
 from benchmarks.common import DATA, read_jsonl, require
 from tasks.clean import clean_article, goes_to_ner
 from tasks.ner import acronym_rows, find_mentions, load_nlp, model_language, resolve_model
-from tasks.propagate import propagate
+from tasks.propagate import corpus_counts, propagate
 from tasks.resolve import resolve_mentions
 from tasks.settings import Settings
 from tasks.web import parse_feed
@@ -97,7 +97,7 @@ def run_pipeline(docs: list[dict], settings: Settings) -> tuple[list[dict], list
     sentences: list[dict] = []
     mentions = find_mentions(load_nlp(settings.model), routed, labels=settings.labels,
                              batch_size=settings.batch_size, sentences=sentences)
-    mentions, _ = propagate(routed, mentions, sentences)
+    mentions = propagate(routed, mentions, sentences, corpus_counts(routed, mentions))
     maps = {a["article_id"]: offset_map(d["text"], a["text"])
             for d in docs for a in articles if a["article_id"] == d["doc_id"]}
     return articles, mentions, maps

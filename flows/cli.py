@@ -59,10 +59,10 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from tasks.ingest import discover
     from tasks.ner import resolve_model
-    from tasks.resolve import read_alias_file, read_pattern_file
     from tasks.settings import Settings
+    from tasks.sources import discover
+    from tasks.userfiles import read_alias_file, read_pattern_file
     from tasks.warehouse import Warehouse, ensure_unlocked
 
     overrides = _overrides(args)
@@ -73,6 +73,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["fetch_linked"] = args.fetch_linked
     if args.dask:
         overrides["dask_address"] = args.dask
+    if args.full:
+        overrides["full"] = True
+    if args.allow_private_network:
+        overrides["allow_private_network"] = True
     for name in ("aliases", "patterns"):
         if getattr(args, name):
             overrides[name] = Path(getattr(args, name))
@@ -95,9 +99,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from tasks.ingest import discover
     from tasks.ner import resolve_model
     from tasks.settings import Settings
+    from tasks.sources import discover
 
     settings = Settings(**_overrides(args))
     paths = args.paths or [DEFAULT_INPUT]
@@ -117,7 +121,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from tasks.warehouse import WarehouseError, migrate, pending_migrations
+    from tasks.errors import WarehouseError
+    from tasks.warehouse import migrate, pending_migrations
 
     warehouse = _warehouse(args)
     if not warehouse.exists():
@@ -142,9 +147,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
+    from tasks.errors import WarehouseError
     from tasks.ner import resolve_model
     from tasks.settings import Settings
-    from tasks.warehouse import WarehouseError
 
     settings = Settings(**_overrides(args))
     resolve_model(settings.model)
@@ -178,7 +183,7 @@ def _print_rows(columns: Sequence[str], rows: Sequence[Sequence], *, as_csv: boo
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from tasks.ingest import InputError
+    from tasks.errors import InputError
     from tasks.warehouse import query
 
     if args.file:
@@ -206,8 +211,8 @@ def cmd_top(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from tasks.errors import WarehouseError
     from tasks.report import write_report
-    from tasks.warehouse import WarehouseError
 
     warehouse = _warehouse(args)
     if not warehouse.exists():
@@ -239,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fetch-linked", action=argparse.BooleanOptionalAction, default=None,
                      help="fetch the page of feed items that carry only a summary "
                           "(default: for URL feeds only)")
+    run.add_argument("--full", action="store_true",
+                     help="read every input again, also the files unchanged since the last run")
+    run.add_argument("--allow-private-network", action="store_true",
+                     help="also fetch URLs on this machine or a private network "
+                          "(refused by default as blocked_address)")
     run.set_defaults(func=cmd_run)
 
     sql = sub.add_parser("sql", help="run one read-only SQL query on the warehouse")
@@ -289,10 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `newsner` console script; returns the exit status."""
     from pydantic import ValidationError
 
-    from tasks.ingest import InputError
-    from tasks.ner import ModelError
-    from tasks.resolve import UserFileError
-    from tasks.warehouse import WarehouseError
+    from tasks.errors import InputError, ModelError, UserFileError, WarehouseError
 
     args = build_parser().parse_args(argv)
     try:

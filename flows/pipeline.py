@@ -1,40 +1,116 @@
-"""The newsner flow: news files in, entity warehouse out. Each line of its body is one stage."""
+"""The newsner flows: news in, entity warehouse out. Each line of a flow's body is one stage."""
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter, deque
+from contextlib import contextmanager
 from pathlib import Path
 
 from prefect import flow
 from prefect.runtime import flow_run
 
 from tasks.aggregate import aggregate_entities
-from tasks.clean import clean_articles
-from tasks.ingest import read_inputs
-from tasks.ner import extract_mentions, extract_mentions_in_batches, model_language
+from tasks.extract import NerConfig, close_pools, extract_mentions, ner_processes
+from tasks.ingest import ingest_chunk, plan_inputs
+from tasks.ner import model_language
 from tasks.propagate import propagate_mentions
 from tasks.resolve import resolve_entities
 from tasks.settings import Settings
-from tasks.store import (
-    Run,
-    commit,
-    select_articles_to_reprocess,
-    select_new_articles,
-    upgrade_warehouse,
-)
-from tasks.stories import group_stories
+from tasks.sources import Plan
+from tasks.store import Run, commit, select_for_reprocess, upgrade_warehouse
 from tasks.warehouse import Warehouse, writer_lock
 
+# Chunks read ahead of NER: enough to keep the NER workers busy, few enough to bound memory.
+READ_AHEAD = 2
 
-def find_entities(run: Run, settings: Settings) -> dict:
-    """NER: one task here, or batches spread over a Dask cluster when settings name one."""
-    if settings.dask_address:
-        return extract_mentions_in_batches(
-            run.staging, run.run_id, n_batches=settings.dask_batches, model=settings.model,
-            labels=settings.labels, batch_size=settings.batch_size, patterns=settings.patterns)
-    return extract_mentions(run.staging, run.run_id, model=settings.model,
-                            labels=settings.labels, batch_size=settings.batch_size,
-                            n_process=settings.n_process, patterns=settings.patterns)
+
+def ner_config(settings: Settings) -> NerConfig:
+    """Return what NER needs from the settings."""
+    return NerConfig(model=settings.model, labels=tuple(settings.labels),
+                     batch_size=settings.batch_size,
+                     patterns=str(settings.patterns) if settings.patterns else None)
+
+
+def start_run(inputs: tuple[str, ...], settings: Settings) -> Run:
+    """Return the run: its id (the Prefect flow run's), inputs, warehouse and model."""
+    return Run(run_id=flow_run.get_id() or uuid.uuid4().hex, inputs=inputs,
+               warehouse=Warehouse(Path(settings.warehouse)), model=settings.model)
+
+
+class NerStream:
+    """NER on each staged chunk as a task of its own, a few chunks behind the reading; the rows
+    it returns are staged as the chunk's parts."""
+
+    def __init__(self, run: Run, settings: Settings, n_bytes: int):
+        self.run, self.config = run, ner_config(settings)
+        self.processes = ner_processes(n_bytes, setting=settings.n_process,
+                                       on_dask=bool(settings.dask_address))
+        self.pending: deque = deque()
+        self.counts: Counter = Counter()
+        self.model_version: str | None = None
+
+    def submit(self, part: int) -> None:
+        articles = self.run.staging.read_part("ner_input", part, table="articles")
+        if articles.num_rows:
+            self.pending.append((part, extract_mentions.submit(
+                articles, self.run.run_id, config=self.config, processes=self.processes)))
+        while len(self.pending) > READ_AHEAD:
+            self._stage(*self.pending.popleft())
+
+    def finish(self) -> dict:
+        while self.pending:
+            self._stage(*self.pending.popleft())
+        return {**self.counts, "model_version": self.model_version}
+
+    def _stage(self, part: int, future) -> None:
+        found = future.result()
+        for name, table in found["tables"].items():
+            self.run.staging.write(f"ner_{name}" if name in ("mentions", "acronyms") else name,
+                                   table, part)
+        self.model_version = found["model_version"]
+        self.counts.update({k: v for k, v in found.items() if k.startswith(("n_", "seconds_"))})
+
+
+def stream_inputs(run: Run, plan: Plan, settings: Settings) -> dict:
+    """Read, clean and select the plan chunk by chunk; each chunk's NER runs while the next is
+    read. Return the summed counts."""
+    ner = NerStream(run, settings, plan.n_bytes)
+    language = model_language(settings.model)
+    counts: Counter = Counter({"n_unchanged_sources": plan.n_unchanged})
+    position, part = (0, 0), 0
+    while position is not None:
+        read = ingest_chunk(run.warehouse, run.staging, run.run_id, plan, position, part,
+                            settings, model_language=language)
+        position = read.pop("next")
+        counts.update(read)
+        ner.submit(part)
+        part += 1
+    return {**counts, **ner.finish()}
+
+
+def reprocess_stored(run: Run, settings: Settings) -> dict:
+    """Send the stored articles the run's model has not processed to NER, a chunk at a time."""
+    ner = NerStream(run, settings, n_bytes=10 * settings.chunk_size * 1_000)
+    counts: Counter = Counter({"n_duplicates": 0, "n_new_articles": 0})
+    after, part = "", 0
+    while after is not None:
+        selected = select_for_reprocess(run, part, after=after, limit=settings.chunk_size)
+        after = selected.pop("last")
+        counts.update(selected)
+        ner.submit(part)
+        part += 1
+    return {**counts, **ner.finish()}
+
+
+@contextmanager
+def holding(run: Run):
+    """Hold the warehouse's writer lock for the run, and stop NER workers when it ends."""
+    try:
+        with writer_lock(run.warehouse):
+            yield
+    finally:
+        close_pools()
 
 
 def with_runner(settings: Settings):
@@ -50,37 +126,26 @@ def with_runner(settings: Settings):
 def newsner_run(paths: list[str], settings: Settings | None = None) -> dict:
     """Ingest `paths`, clean, find entities, aggregate and commit; return the run summary."""
     settings = settings or Settings()
-    run = Run(run_id=flow_run.get_id() or uuid.uuid4().hex, inputs=tuple(map(str, paths)),
-              warehouse=Warehouse(Path(settings.warehouse)), model=settings.model)
-    with writer_lock(run.warehouse):
-        upgrade_warehouse(run.warehouse)
-        read = read_inputs(list(run.inputs), settings)
-        cleaned = clean_articles(run.staging, run.run_id, read["records"], read["rejects"],
-                                 max_chars=settings.max_chars,
-                                 model_language=model_language(settings.model))
-        selected = select_new_articles(run)
-        grouped = group_stories(run.warehouse, run.staging, threshold=settings.story_threshold)
-        found = find_entities(run, settings)
+    run = start_run(tuple(map(str, paths)), settings)
+    with holding(run):
+        upgraded = upgrade_warehouse(run.warehouse)
+        plan = plan_inputs(run.warehouse, list(run.inputs), full=settings.full)
+        extracted = stream_inputs(run, plan, settings)
         propagated = propagate_mentions(run.warehouse, run.staging, model=settings.model)
         resolved = resolve_entities(run.warehouse, run.staging, alias_file=settings.aliases)
         aggregated = aggregate_entities(run.warehouse, run.staging, model=settings.model)
-        stages = [{"seconds_read": read["seconds_read"]}, cleaned, selected, grouped, found,
-                  propagated, resolved, aggregated]
-        return commit(run, stages, model_version=found["model_version"])
+        return commit(run, [upgraded, extracted, propagated, resolved, aggregated])
 
 
 @flow(name="newsner-reprocess", log_prints=True)
 def newsner_reprocess(settings: Settings | None = None) -> dict:
     """Run NER again over the stored articles with settings.model; aggregates switch to it."""
     settings = settings or Settings()
-    run = Run(run_id=flow_run.get_id() or uuid.uuid4().hex, inputs=("reprocess",),
-              warehouse=Warehouse(Path(settings.warehouse)), model=settings.model)
-    with writer_lock(run.warehouse):
-        upgrade_warehouse(run.warehouse)
-        selected = select_articles_to_reprocess(run)
-        found = find_entities(run, settings)
+    run = start_run(("reprocess",), settings)
+    with holding(run):
+        upgraded = upgrade_warehouse(run.warehouse)
+        extracted = reprocess_stored(run, settings)
         propagated = propagate_mentions(run.warehouse, run.staging, model=settings.model)
         resolved = resolve_entities(run.warehouse, run.staging, alias_file=settings.aliases)
         aggregated = aggregate_entities(run.warehouse, run.staging, model=settings.model)
-        return commit(run, [selected, found, propagated, resolved, aggregated],
-                      model_version=found["model_version"])
+        return commit(run, [upgraded, extracted, propagated, resolved, aggregated])

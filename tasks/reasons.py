@@ -18,6 +18,9 @@ REASONS: dict[str, str] = {
     "too_many_redirects": "more redirects than fetch_max_redirects",
     "too_large": "a body larger than the max_bytes setting",
     "bad_content_type": "the server sent something that is not HTML, a feed or text",
+    "blocked_address": "a URL (or a redirect) to this machine or a private network, not allowed",
+    "bad_html": "an HTML page the parser cannot read (for example nested too deeply)",
+    "bad_warc": "a WARC file that is damaged or not WARC",
 }
 
 

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=64, ge=1)
     n_process: int = Field(default=0, ge=0)  # 0: one process per 200 articles, up to the cores
     max_chars: int = Field(default=200_000, ge=1000)  # longer articles are rejected as too_long
+    chunk_size: int = Field(default=500, ge=1)  # records read, cleaned and sent to NER at a time
     max_bytes: int = Field(default=5_000_000, ge=1000)  # cap on a fetched or decompressed body
     min_chars: int = Field(default=200, ge=0)  # less text extracted from a page is too_little_text
     # Web fetching: explicit timeout, bounded retries on 5xx/timeouts, redirect and size caps.
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     fetch_retries: int = Field(default=2, ge=0, le=10)
     fetch_max_redirects: int = Field(default=5, ge=0)
     fetch_concurrency: int = Field(default=4, ge=1, le=32)
+    # Fetch from loopback, private, link-local and reserved addresses (off: such URLs and
+    # redirects are rejected as blocked_address).
+    allow_private_network: bool = False
     # Fetch the page behind a feed item that carries only a summary: None = for URL feeds only.
     fetch_linked: bool | None = None
     # CSV/JSONL column for each field, e.g. {"text": "body", "published": "date"}.
@@ -42,6 +46,7 @@ class Settings(BaseSettings):
     patterns: Path | None = None
     # Address of a running Dask scheduler (tcp://host:8786): NER batches run on its workers.
     dask_address: str | None = None
-    dask_batches: int = Field(default=8, ge=1)  # NER task runs spread over the workers
     # Near-duplicate detection: estimated Jaccard similarity of word 3-shingles.
     story_threshold: float = Field(default=0.7, gt=0, le=1)
+    # Read every input again, ignoring what the warehouse's manifest says was read (--full).
+    full: bool = False

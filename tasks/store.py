@@ -1,4 +1,5 @@
-"""Storing: pick the articles the warehouse lacks, then commit the whole run at once."""
+"""Storing: upgrade the warehouse, pick stored articles to reprocess, commit a whole run at once,
+and publish its summary."""
 
 from __future__ import annotations
 
@@ -8,20 +9,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import pyarrow as pa
-import pyarrow.compute as pc
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from tasks.timing import stage_logger, timed
+from tasks.ner import installed_version
+from tasks.timing import stage_logger
 from tasks.warehouse import (
     Staging,
     Warehouse,
     articles_to_reprocess,
     commit_run,
     export_parquet,
-    known_article_ids,
     load_sql,
     migrate,
     query,
@@ -58,30 +57,14 @@ def upgrade_warehouse(warehouse: Warehouse) -> dict:
     return {"n_migrations": len(applied)}
 
 
-@task(name="select-new-articles", cache_policy=NO_CACHE, timeout_seconds=600)
-@timed("select")
-def select_new_articles(run: Run) -> dict:
-    """Stage the cleaned articles the warehouse does not hold yet; only these go to NER."""
-    cleaned = run.staging.read("cleaned", table="articles")
-    known = known_article_ids(run.warehouse, cleaned["article_id"].to_pylist())
-    is_known = pc.is_in(cleaned["article_id"], value_set=pa.array(sorted(known), pa.string()))
-    new = cleaned.filter(pc.invert(is_known))
-    run.staging.write("articles", new)
-    counts = {"n_new_articles": new.num_rows, "n_known_articles": len(known)}
-    stage_logger().info("new articles: %s", counts)
-    return counts
-
-
 @task(name="select-articles-to-reprocess", cache_policy=NO_CACHE, timeout_seconds=600)
-@timed("select")
-def select_articles_to_reprocess(run: Run) -> dict:
-    """Stage the stored articles the run's model has not processed yet; they go to NER again."""
-    articles = articles_to_reprocess(run.warehouse, model=run.model)
-    run.staging.write("articles", articles)
-    counts = {"n_inputs": articles.num_rows, "n_duplicates": 0, "n_new_articles": 0,
-              "n_reprocessed": articles.num_rows}
-    stage_logger().info("reprocess with %s: %s", run.model, counts)
-    return counts
+def select_for_reprocess(run: Run, part: int, *, after: str, limit: int) -> dict:
+    """Stage, as NER input part `part`, the next `limit` stored articles (ids above `after`) the
+    run's model has not processed yet; return how many and the last id."""
+    articles = articles_to_reprocess(run.warehouse, model=run.model, after=after, limit=limit)
+    run.staging.write("ner_input", articles, part)
+    last = articles["article_id"][-1].as_py() if articles.num_rows else None
+    return {"n_inputs": articles.num_rows, "n_reprocessed": articles.num_rows, "last": last}
 
 
 def summary_table(summary: dict, mentions_by_label: dict[str, int],
@@ -136,13 +119,15 @@ def stage_seconds(stages: list[dict]) -> dict[str, float]:
 
 
 @task(name="commit-run", cache_policy=NO_CACHE, timeout_seconds=3_600)
-def commit(run: Run, stages: list[dict], *, model_version: str, top: int = 10) -> dict:
+def commit(run: Run, stages: list[dict], *, top: int = 10) -> dict:
     """Commit the staged run into DuckDB in one transaction, refresh Parquet; return a summary."""
     start = time.perf_counter()
     counts = {k: v for stage in stages for k, v in stage.items() if not k.startswith("seconds_")}
-    rejects = run.staging.read("rejects")
-    by_reason = Counter(rejects["reason"].to_pylist())
-    mentions_by_label = Counter(run.staging.read("mentions")["label"].to_pylist())
+    model_version = counts.get("model_version") or installed_version(run.model)
+    rejects = {r["reject_id"]: r["reason"] for r in run.staging.read(
+        "rejects", columns=["reject_id", "reason"]).to_pylist()}
+    by_reason = Counter(rejects.values())
+    mentions_by_label = Counter(run.staging.read("mentions", columns=["label"])["label"].to_pylist())
     seconds = stage_seconds(stages)
     row = {
         "run_id": run.run_id,
@@ -151,20 +136,21 @@ def commit(run: Run, stages: list[dict], *, model_version: str, top: int = 10) -
         "inputs": list(run.inputs),
         "model": run.model,
         "model_version": model_version,
-        "n_inputs": counts["n_inputs"],
-        "n_duplicates": counts["n_duplicates"],
-        "n_new_articles": counts["n_new_articles"],
-        "n_other_language": counts["n_other_language"],
-        "n_mentions": counts["n_mentions"],
-        "n_rejects": rejects.num_rows,
+        "n_inputs": counts.get("n_inputs", 0),
+        "n_duplicates": counts.get("n_duplicates", 0),
+        "n_new_articles": counts.get("n_new_articles", 0),
+        "n_other_language": counts.get("n_other_language", 0),
+        "n_mentions": counts.get("n_mentions", 0),
+        "n_rejects": len(rejects),
         "stage_seconds": json.dumps(seconds),
     }
-    changed = commit_run(run.warehouse, run.staging, row)
+    committed = commit_run(run.warehouse, run.staging, row)
+    changed = committed.changed
     if changed or not run.warehouse.parquet_dir.exists():
-        export_parquet(run.warehouse)
+        export_parquet(run.warehouse, committed.dirty)
     columns, top_rows = query(run.warehouse, load_sql("top"), {"label": None, "limit": top})
     seconds["commit"] = round(time.perf_counter() - start, 3)
-    summary = {**row, "stage_seconds": seconds, "n_words": counts.get("n_words", 0),
+    summary = {**counts, **row, "stage_seconds": seconds, "n_words": counts.get("n_words", 0),
                "changed": changed, "rejects_by_reason": dict(by_reason.most_common()),
                "top_entities": [dict(zip(columns, r, strict=True)) for r in top_rows]}
     publish_artifacts(summary, dict(mentions_by_label), run.warehouse)

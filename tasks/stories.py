@@ -8,11 +8,6 @@ import re
 
 import numpy as np
 from datasketch import MinHash
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
-from tasks.timing import stage_logger, timed
-from tasks.warehouse import Staging, Warehouse, story_candidates, to_arrow
 
 NUM_PERM = 128
 BANDS, ROWS = 16, 8          # 16 bands of 8 rows: pairs above ~0.7 similarity become candidates
@@ -81,26 +76,21 @@ def assign_story_ids(new: list[tuple[str, np.ndarray | None]],
     return stories
 
 
-@task(name="group-stories", cache_policy=NO_CACHE, timeout_seconds=1_800)
-@timed("stories")
-def group_stories(warehouse: Warehouse, staging: Staging, *, threshold: float) -> dict:
-    """Give each staged new article a story_id, joining near-duplicates stored or staged."""
-    articles = staging.read("articles")
-    rows = articles.to_pylist()
-    sigs = {r["article_id"]: signature(r["text"]) for r in rows}
+def story_rows(articles: list[dict], candidates, *, threshold: float,
+               ) -> tuple[list[dict], list[dict], list[dict], int]:
+    """Return (articles with their story_id, signature rows, band rows, how many joined a story).
+
+    `candidates(band_keys)` returns (article_id, story_id, signature bytes) of the articles
+    stored or staged before that share a band with these ones.
+    """
+    sigs = {a["article_id"]: signature(a["text"]) for a in articles}
     keys = sorted({k for sig in sigs.values() if sig is not None for k in band_keys(sig)})
-    stored = [(a, s, np.frombuffer(blob, dtype=np.uint64))
-              for a, s, blob in story_candidates(warehouse, keys)]
+    stored = [(a, s, np.frombuffer(blob, dtype=np.uint64)) for a, s, blob in candidates(keys)]
     stories = assign_story_ids(list(sigs.items()), stored, threshold=threshold)
-    staging.write("articles", to_arrow("articles", [{**r, "story_id": stories[r["article_id"]]}
-                                                    for r in rows]))
-    staging.write("story_signatures", to_arrow("story_signatures", [
-        {"article_id": a, "signature": sig.tobytes()} for a, sig in sigs.items()
-        if sig is not None]))
-    staging.write("story_bands", to_arrow("story_bands", [
-        {"band_key": k, "article_id": a} for a, sig in sigs.items() if sig is not None
-        for k in sorted(set(band_keys(sig)))]))
+    signatures = [{"article_id": a, "signature": sig.tobytes()} for a, sig in sigs.items()
+                  if sig is not None]
+    bands = [{"band_key": k, "article_id": a} for a, sig in sigs.items() if sig is not None
+             for k in sorted(set(band_keys(sig)))]
     joined = sum(1 for a, s in stories.items() if a != s)
-    counts = {"n_new_articles": len(rows), "n_joined_stories": joined}
-    stage_logger().info("stories: %s", counts)
-    return counts
+    return ([{**a, "story_id": stories[a["article_id"]]} for a in articles], signatures, bands,
+            joined)

@@ -21,6 +21,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tasks.errors import WarehouseError
+
 DB_NAME = "newsner.duckdb"
 PARQUET_DIR = "parquet"
 STAGING_DIR = ".staging"
@@ -46,10 +48,6 @@ SCOPES = {
                     "OR EXISTS (SELECT 1 FROM staged AS s WHERE s.entity_a = cooccurrence.entity_a "
                     "AND s.entity_b = cooccurrence.entity_b)",
 }
-
-
-class WarehouseError(Exception):
-    """A problem with the warehouse a user can act on; the message says what to do."""
 
 
 # Views and table macros over the tables, one per file in tasks/sql/views/.
@@ -139,6 +137,16 @@ def create_views(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(load_sql(f"views/{view}"))
 
 
+def run_script(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> list:
+    """Run the statements of a .sql file in order, each with the parameters it names; return the
+    last one's rows."""
+    rows: list = []
+    for statement in (s for s in re.split(r";\s*\n", sql) if s.strip()):
+        used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
+        rows = con.execute(statement, used or None).fetchall()
+    return rows
+
+
 @cache
 def table_names() -> tuple[str, ...]:
     """Return the tables declared in schema.sql, in declaration order."""
@@ -203,27 +211,41 @@ class Warehouse:
 
 @dataclass(frozen=True)
 class Staging:
-    """A run's private folder of Parquet files, one per table, handed from stage to stage."""
+    """A run's private folder: each staged table is a folder of Parquet parts, written chunk by
+    chunk and handed from stage to stage."""
 
     root: Path
 
-    def path(self, name: str) -> Path:
-        return self.root / f"{name}.parquet"
+    def parts(self, name: str) -> list[Path]:
+        """Return the parts of staged <name>, in order."""
+        return sorted((self.root / name).glob("part-*.parquet"))
 
-    def write(self, name: str, table: pa.Table) -> Path:
-        """Write `table` as <name>.parquet atomically and return its path."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        target = self.path(name)
+    def write(self, name: str, table: pa.Table, part: int = 0) -> Path:
+        """Write `table` as part `part` of <name> atomically and return its path."""
+        folder = self.root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"part-{part:05d}.parquet"
         tmp = target.with_suffix(".parquet.tmp")
         pq.write_table(table, tmp)
         os.replace(tmp, target)
         return target
 
-    def read(self, name: str, *, table: str | None = None) -> pa.Table:
-        """Return staged <name>, or an empty table with the schema of `table` (default: name)."""
-        if not self.path(name).exists():
+    def read(self, name: str, *, table: str | None = None,
+             columns: Sequence[str] | None = None) -> pa.Table:
+        """Return every part of staged <name> as one table (only `columns`, if given), or an
+        empty table with the schema of `table` (default: name)."""
+        parts = self.parts(name)
+        if not parts:
+            schema = arrow_schema(table or name)
+            return schema.empty_table().select(columns) if columns else schema.empty_table()
+        return pa.concat_tables([pq.read_table(p, columns=columns) for p in parts])
+
+    def read_part(self, name: str, part: int, *, table: str | None = None) -> pa.Table:
+        """Return part `part` of staged <name> (empty, with the schema of `table`, if absent)."""
+        path = self.root / name / f"part-{part:05d}.parquet"
+        if not path.exists():
             return arrow_schema(table or name).empty_table()
-        return pq.read_table(self.path(name))
+        return pq.read_table(path)
 
 
 @contextmanager
@@ -339,31 +361,71 @@ def migrate(warehouse: Warehouse) -> tuple[list[Migration], Path | None]:
     return pending, backup
 
 
-def known_article_ids(warehouse: Warehouse, article_ids: Sequence[str]) -> set[str]:
-    """Return those of `article_ids` already stored in the warehouse."""
-    if not warehouse.exists() or not article_ids:
-        return set()
+def _staged_view(con: duckdb.DuckDBPyConnection, view: str, staging: Staging | None,
+                 name: str) -> None:
+    """Make the staged parts of <name> (or nothing) queryable as temp view `view`."""
+    parts = staging.parts(name) if staging else []
+    if parts:
+        files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS "
+                    f"SELECT * FROM read_parquet([{files}], union_by_name = true)")
+    else:
+        con.register(f"{view}_empty", arrow_schema(_checked(name)).empty_table())
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {view}_empty")
+
+
+@contextmanager
+def _reading(warehouse: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the warehouse, or to an empty one when there is none yet."""
     with _connect(warehouse, read_only=True) as con:
+        yield con
+
+
+def known_article_ids(warehouse: Warehouse, article_ids: Sequence[str],
+                      staging: Staging | None = None) -> tuple[set[str], set[str]]:
+    """Return (those of `article_ids` stored in the warehouse, those staged by this run)."""
+    if not article_ids:
+        return set(), set()
+    with _reading(warehouse) as con:
+        _staged_view(con, "staged_articles", staging, "articles")
         con.register("wanted", pa.table({"article_id": pa.array(article_ids, pa.string())}))
         rows = con.execute(
-            "SELECT article_id FROM articles JOIN wanted USING (article_id)"
+            "SELECT article_id, true FROM articles JOIN wanted USING (article_id) UNION ALL "
+            "SELECT article_id, false FROM staged_articles JOIN wanted USING (article_id)"
         ).fetchall()
-    return {row[0] for row in rows}
+    return {a for a, stored in rows if stored}, {a for a, stored in rows if not stored}
 
 
-def story_candidates(warehouse: Warehouse, band_keys: Sequence[int]) -> list[tuple[str, str, bytes]]:
-    """Return (article_id, story_id, signature) of stored articles sharing any of `band_keys`."""
-    if not warehouse.exists() or not band_keys:
+def story_candidates(warehouse: Warehouse, band_keys: Sequence[int],
+                     staging: Staging | None = None) -> list[tuple[str, str, bytes]]:
+    """Return (article_id, story_id, signature) of stored or staged articles sharing any of
+    `band_keys`."""
+    if not band_keys:
         return []
-    with _connect(warehouse, read_only=True) as con:
+    with _reading(warehouse) as con:
+        for name in ("articles", "story_bands", "story_signatures"):
+            _staged_view(con, f"staged_{name}", staging, name)
         con.register("wanted", pa.table({"band_key": pa.array(band_keys, pa.int64())}))
         return con.execute(load_sql("story_candidates")).fetchall()
+
+
+def stored_sources(warehouse: Warehouse, keys: Sequence[str]) -> dict[str, dict]:
+    """Return the manifest rows (source -> row) of `keys`: what earlier runs read of them."""
+    if not warehouse.exists() or not keys:
+        return {}
+    with _reading(warehouse) as con:
+        con.register("wanted", pa.table({"source": pa.array(list(keys), pa.string())}))
+        cursor = con.execute("SELECT s.* FROM sources AS s JOIN wanted USING (source) UNION ALL "
+                             "SELECT * FROM sources WHERE kind = 'page'")
+        names = [c[0] for c in cursor.description]
+        return {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
 
 
 def _register_staged(con: duckdb.DuckDBPyConnection, staging: Staging) -> None:
     """Make stored plus staged rows visible as all_articles, all_mentions, all_acronyms."""
     for name in ("articles", "mentions", "acronyms", "entity_keys"):
-        _load_temp(con, f"new_{name}", staging.read(name))
+        _staged_view(con, f"staged_{name}", staging, name)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE new_{name} AS SELECT * FROM staged_{name}")
     con.execute(load_sql("aggregate_inputs"))
 
 
@@ -380,21 +442,24 @@ def aggregate_model(con: duckdb.DuckDBPyConnection) -> str | None:
     return row[0] if row else None
 
 
-def stored_name_forms(warehouse: Warehouse, *, model: str, forms: Sequence[str],
-                      ) -> list[tuple[str, str, int]]:
-    """Return the stored (form, label, n_articles) counts of `forms` for `model`."""
-    if not warehouse.exists() or not forms:
+def name_form_counts(warehouse: Warehouse, staging: Staging, *, model: str,
+                     forms: Sequence[str]) -> list[tuple[str, str, int]]:
+    """Return the (form, label, n_articles) counts of `forms` for `model`: stored plus staged."""
+    if not forms:
         return []
-    with _connect(warehouse, read_only=True) as con:
+    with _reading(warehouse) as con:
+        _staged_view(con, "staged_name_forms", staging, "name_forms")
         con.register("wanted", pa.table({"form": pa.array(forms, pa.string())}))
-        return con.execute("SELECT form, label, n_articles FROM name_forms JOIN wanted USING (form) "
-                           "WHERE model = ? ORDER BY ALL", [model]).fetchall()
+        return con.execute(load_sql("name_form_counts"), {"model": model}).fetchall()
 
 
-def articles_to_reprocess(warehouse: Warehouse, *, model: str) -> pa.Table:
-    """Return the stored articles that `model` has not processed yet."""
+def articles_to_reprocess(warehouse: Warehouse, *, model: str, after: str = "",
+                          limit: int = 1_000) -> pa.Table:
+    """Return the NER input of up to `limit` stored articles `model` has not processed yet, in
+    article_id order from above `after`."""
     with _connect(warehouse, read_only=True) as con:
-        return con.execute(load_sql("articles_to_reprocess"), {"model": model}).fetch_arrow_table()
+        return con.execute(load_sql("articles_to_reprocess"),
+                           {"model": model, "after": after, "limit": limit}).fetch_arrow_table()
 
 
 def resolution_inputs(warehouse: Warehouse, staging: Staging, *, caps_share: float = 0.9,
@@ -427,45 +492,71 @@ def compute_aggregates(warehouse: Warehouse, staging: Staging, *, model: str) ->
     return counts
 
 
-def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> bool:
+@dataclass
+class Committed:
+    """What a commit did: whether anything changed, and the lake partitions it touched."""
+
+    changed: bool
+    dirty: dict[str, set[str] | None]
+
+
+def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> Committed:
     """Move a staged run into DuckDB in one transaction and record it in `runs`.
 
-    Return False, and change nothing (not even `runs`), when the run brings nothing new.
+    Nothing changes (not even `runs`) when the run brings nothing new.
     """
+    dirty: dict[str, set[str] | None] = {}
     with _connect(warehouse, read_only=False) as con:
         con.begin()
         try:
             changed = 0
             for name in STORED:
-                con.register("incoming", staging.read(name))
-                changed += con.execute(
+                _staged_view(con, "incoming", staging, name)
+                added = con.execute(
                     f"INSERT OR IGNORE INTO {_checked(name)} BY NAME SELECT * FROM incoming"
                 ).fetchone()[0]
-                con.unregister("incoming")
-            con.register("incoming", staging.read("name_forms"))
-            changed += con.execute(load_sql("add_name_forms")).fetchone()[0]
-            con.unregister("incoming")
+                if added:
+                    dirty[name] = (touched_partitions(con, name, "incoming")
+                                   if name in LAKE else EVERYTHING)
+                changed += added
+            _staged_view(con, "incoming", staging, "name_forms")
+            if added := con.execute(load_sql("add_name_forms")).fetchone()[0]:
+                dirty["name_forms"] = touched_partitions(con, "name_forms", "incoming")
+            changed += added
+            _staged_view(con, "incoming", staging, "sources")
+            if added := run_script(con, load_sql("update_sources"), {"run_id": run["run_id"]})[0][0]:
+                dirty["sources"] = EVERYTHING
+            changed += added
             for name in ("dirty", "remapped"):
                 _load_temp(con, name, staging.read(f"{name}_entities", table="entity_keys")
                            .select(["entity_id"]))
             for name in REPLACED:
                 scope = SCOPES.get(name, "entity_id IN (SELECT entity_id FROM dirty)")
-                _load_temp(con, "staged", staging.read(name))
-                changed += con.execute(
-                    f"SELECT count(*) FROM ((FROM {_checked(name)} WHERE {scope} "
-                    f"EXCEPT ALL FROM staged) UNION ALL (FROM staged EXCEPT ALL "
-                    f"FROM {_checked(name)} WHERE {scope}))"
-                ).fetchone()[0]
+                _staged_view(con, "staged_replacement", staging, name)
+                con.execute("CREATE OR REPLACE TEMP TABLE staged AS SELECT * FROM staged_replacement")
+                con.execute(f"CREATE OR REPLACE TEMP TABLE difference AS (FROM {_checked(name)} "
+                            f"WHERE {scope} EXCEPT ALL FROM staged) UNION ALL (FROM staged EXCEPT "
+                            f"ALL FROM {_checked(name)} WHERE {scope})")
+                if differ := con.execute("SELECT count(*) FROM difference").fetchone()[0]:
+                    dirty[name] = touched_partitions(con, name, "difference")
+                changed += differ
                 con.execute(f"DELETE FROM {_checked(name)} WHERE {scope}")
                 con.execute(f"INSERT INTO {_checked(name)} BY NAME SELECT * FROM staged")
-            changed += con.execute(load_sql("apply_entity_keys")).fetchone()[0]
+            con.execute("CREATE OR REPLACE TEMP TABLE remapped_mentions AS SELECT m.* FROM mentions "
+                        "AS m JOIN entity_keys AS k USING (key) WHERE m.entity_id <> k.entity_id")
+            if remapped := con.execute("SELECT count(*) FROM remapped_mentions").fetchone()[0]:
+                dirty["mentions"] = dirty.get("mentions", set()) | touched_partitions(
+                    con, "mentions", "remapped_mentions")
+                changed += con.execute(load_sql("apply_entity_keys")).fetchone()[0]
             if aggregate_model(con) != run["model"]:
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('aggregate_model', ?)",
                             [run["model"]])
+                dirty["meta"] = EVERYTHING
                 changed += 1
             if changed:
-                con.register("incoming", to_arrow("runs", [run]))
-                con.execute("INSERT INTO runs BY NAME SELECT * FROM incoming")
+                con.register("run_row", to_arrow("runs", [run]))
+                con.execute("INSERT INTO runs BY NAME SELECT * FROM run_row")
+                dirty["runs"] = EVERYTHING
                 con.commit()
             else:
                 con.rollback()
@@ -475,49 +566,96 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> bool:
     shutil.rmtree(staging.root, ignore_errors=True)
     with suppress(OSError):
         staging.root.parent.rmdir()  # .staging itself, once no run uses it
-    return bool(changed)
+    return Committed(bool(changed), dirty if changed else {})
 
 
-# Tables written as Parquet partitioned by month (hive layout, month=YYYY-MM or month=undated),
-# with the query that adds the month column; the other tables are one file each.
-PARTITIONED = {
-    "articles": "SELECT *, coalesce(strftime(published_at, '%Y-%m'), 'undated') AS month "
-                "FROM articles",
-    "mentions": "SELECT m.*, coalesce(strftime(a.published_at, '%Y-%m'), 'undated') AS month "
-                "FROM mentions AS m JOIN articles AS a USING (article_id)",
-    "entity_daily": "SELECT *, coalesce(strftime(day, '%Y-%m'), 'undated') AS month "
-                    "FROM entity_daily",
-    "entity_weekly": "SELECT *, coalesce(strftime(week, '%Y-%m'), 'undated') AS month "
-                     "FROM entity_weekly",
+# The Parquet lake: warehouse/parquet/<table>/, in hive layout. Tables that grow with the news are
+# split by the month of their articles (month=YYYY-MM, month=undated) or, for entity-keyed
+# aggregates, by a stable hash bucket (bucket=0 ... bucket=f); the small ones are one file each.
+# A run rewrites only the partitions its rows touch. Each entry: (hive column, the partition of a
+# row `t`, whose article, where it has one, is `a`).
+_MONTH = "coalesce(strftime({}, '%Y-%m'), 'undated')"
+_BUCKET = "substr(md5({}), 1, 1)"
+_OF_ARTICLE = ("month", _MONTH.format("a.published_at"))
+LAKE = {
+    "articles": ("month", _MONTH.format("t.published_at")),
+    "mentions": _OF_ARTICLE, "sentences": _OF_ARTICLE, "acronyms": _OF_ARTICLE,
+    "story_signatures": _OF_ARTICLE, "story_bands": _OF_ARTICLE,
+    "entity_daily": ("month", _MONTH.format("t.day")),
+    "entity_weekly": ("month", _MONTH.format("t.week")),
+    "entities": ("bucket", _BUCKET.format("t.entity_id")),
+    "entity_aliases": ("bucket", _BUCKET.format("t.entity_id")),
+    "entity_keys": ("bucket", _BUCKET.format("t.key")),
+    "cooccurrence": ("bucket", _BUCKET.format("t.entity_a")),
+    "name_forms": ("bucket", _BUCKET.format("t.form")),
 }
+EVERYTHING = None  # a table changed as a whole (or not partitioned)
+LAKE_MARK = "_schema_version"
 
 
-def export_parquet(warehouse: Warehouse) -> list[Path]:
-    """Rewrite warehouse/parquet/<table>/ from DuckDB: one file per month partition (or per
-    table), so files stay few and large; return the table folders written."""
-    warehouse.parquet_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+def _with_partition(table: str, rows: str = "") -> str:
+    """Return SQL selecting `rows` (a relation; default the table itself) of `table` with the
+    lake partition column added."""
+    column, expression = LAKE[table]
+    article = " LEFT JOIN articles AS a USING (article_id)" if "a." in expression else ""
+    return f"SELECT t.*, {expression} AS {column} FROM {rows or _checked(table)} AS t{article}"
+
+
+def touched_partitions(con: duckdb.DuckDBPyConnection, table: str, rows: str) -> set[str]:
+    """Return the lake partitions of `table` that the rows of relation `rows` fall in."""
+    column = LAKE[table][0]
+    return {r[0] for r in con.execute(
+        f"SELECT DISTINCT {column} FROM ({_with_partition(table, rows)})").fetchall()}
+
+
+def _write_atomically(table: pa.Table, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, target)  # readers see the old file or the new one, never half of one
+
+
+def export_parquet(warehouse: Warehouse, dirty: dict[str, set[str] | None] | None = None,
+                   ) -> list[Path]:
+    """Bring warehouse/parquet/ up to date with DuckDB: every table when `dirty` is None (or the
+    lake is missing or of another schema version), else only the partitions `dirty` names (table
+    -> partition values, or EVERYTHING). Return the files written or removed."""
+    root = warehouse.parquet_dir
+    mark = root / LAKE_MARK
+    current = str(schema_version())
+    if dirty is not None and not (mark.exists() and mark.read_text() == current):
+        dirty = None  # a new lake, or one written before a migration: write it all
+    touched: list[Path] = []
     with _connect(warehouse, read_only=True) as con:
         for name in table_names():
-            sql = PARTITIONED.get(name, f"SELECT * FROM {_checked(name)}")
-            table = con.execute(sql).fetch_arrow_table()
-            target = warehouse.parquet_dir / name
-            fresh = warehouse.parquet_dir / f".{name}.new"
-            shutil.rmtree(fresh, ignore_errors=True)
-            if name in PARTITIONED:
-                pq.write_to_dataset(table, fresh, partition_cols=["month"],
-                                    basename_template="part-{i}.parquet")
-            else:
-                fresh.mkdir()
-                pq.write_table(table, fresh / "part-0.parquet")
-            old = warehouse.parquet_dir / f".{name}.old"
-            shutil.rmtree(old, ignore_errors=True)
-            if target.exists():
-                os.replace(target, old)
-            os.replace(fresh, target)
-            shutil.rmtree(old, ignore_errors=True)
-            written.append(target)
-    return written
+            if dirty is not None and name not in dirty:
+                continue
+            if name not in LAKE:
+                target = root / name / "part-0.parquet"
+                _write_atomically(con.execute(f"SELECT * FROM {name}").fetch_arrow_table(), target)
+                touched.append(target)
+                continue
+            column = LAKE[name][0]
+            wanted = dirty.get(name) if dirty is not None else EVERYTHING
+            if wanted is EVERYTHING:
+                present = touched_partitions(con, name, name)
+                stale = {p.name.split("=", 1)[1] for p in (root / name).glob(f"{column}=*")}
+                wanted = present | stale
+            for value in sorted(wanted):
+                target = root / name / f"{column}={value}" / "part-0.parquet"
+                rows = con.execute(f"SELECT * EXCLUDE ({column}) FROM ({_with_partition(name)}) "
+                                   f"WHERE {column} = ?", [value]).fetch_arrow_table()
+                if rows.num_rows:
+                    _write_atomically(rows, target)
+                elif target.exists():
+                    target.unlink()
+                    with suppress(OSError):
+                        target.parent.rmdir()
+                touched.append(target)
+    root.mkdir(parents=True, exist_ok=True)
+    if dirty is None or not mark.exists():
+        mark.write_text(current)
+    return touched
 
 
 def query(warehouse: Warehouse, sql: str, params: Sequence | dict | None = None,

@@ -3,8 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks.ingest import InputError, discover, read_files, split_front_matter, url_list
+from tasks.errors import InputError
+from tasks.ingest import read_paths
+from tasks.readers import split_front_matter, url_list
 from tasks.settings import Settings
+from tasks.sources import discover
 
 SETTINGS = Settings()
 
@@ -42,7 +45,7 @@ def test_jsonl_lines_become_records_and_bad_lines_rejects(tmp_path):
         json.dumps({"text": "No id here."}),
     ]
     path.write_bytes("\n".join(lines).encode() + b"\n" + b'{"text": "bad \xff byte"}\n')
-    records, rejects, _ = read_files([path], SETTINGS)
+    records, rejects = read_paths([path], SETTINGS)
     assert [(r["external_id"], r["text"]) for r in records] == [("a1", "Hello."),
                                                                (f"{path}:6", "No id here.")]
     assert records[0]["authors"] == ["Ann Lee"] and records[0]["title"] == "T"
@@ -57,7 +60,7 @@ def test_binary_undecodable_and_unsupported_files_are_rejected_with_reasons(tmp_
     (tmp_path / "latin1.txt").write_bytes("Caf\xe9 in M\xfcnchen".encode("latin-1"))
     (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8")
     (tmp_path / "good.txt").write_text("Fine text.", encoding="utf-8")
-    records, rejects, _ = read_files(sorted(tmp_path.iterdir()), SETTINGS)
+    records, rejects = read_paths(sorted(tmp_path.iterdir()), SETTINGS)
     assert [r["external_id"] for r in records] == [str(tmp_path / "good.txt")]
     assert {r["reason"] for r in rejects} == {"binary", "encoding", "unsupported_type"}
     assert all(r["detail"] for r in rejects)
@@ -68,12 +71,12 @@ def test_csv_columns_are_mapped_and_bad_rows_rejected(tmp_path):
     path.write_text('headline,body,when\n"Kim speaks","Kim Jong-un spoke, at length.",2025-10-24\n'
                     'x,y,z,extra\n', encoding="utf-8")
     settings = Settings(csv_columns={"title": "headline", "text": "body", "published": "when"})
-    records, rejects, _ = read_files([path], settings)
+    records, rejects = read_paths([path], settings)
     assert [(r["title"], r["text"], r["published"]) for r in records] == [
         ("Kim speaks", "Kim Jong-un spoke, at length.", "2025-10-24")]
     assert records[0]["external_id"] == f"{path}:2"
     assert [r["reason"] for r in rejects] == ["bad_csv"]
-    _, rejects, _ = read_files([path], SETTINGS)  # no "text" column without the mapping
+    _, rejects = read_paths([path], SETTINGS)  # no "text" column without the mapping
     assert rejects[0]["reason"] == "bad_csv" and "--text-column" in rejects[0]["detail"]
 
 
@@ -90,6 +93,6 @@ def test_gzipped_html_is_extracted_and_a_corrupt_gzip_rejected(tmp_path):
     (tmp_path / "page.html.gz").write_bytes(gzip.compress(page))
     (tmp_path / "bad.html.gz").write_bytes(b"\x1f\x8bnot really")
     (tmp_path / "thin.html").write_text("<html><body><p>Too short.</p></body></html>")
-    records, rejects, _ = read_files(sorted(tmp_path.iterdir()), SETTINGS)
+    records, rejects = read_paths(sorted(tmp_path.iterdir()), SETTINGS)
     assert [r["title"] for r in records] == ["Seoul and Tokyo agree on missile data sharing"]
     assert sorted(r["reason"] for r in rejects) == ["encoding", "too_little_text"]

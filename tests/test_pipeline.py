@@ -12,11 +12,11 @@ from tests.conftest import SEEDS
 pytestmark = pytest.mark.slow
 
 
-def run(paths, warehouse):
+def run(paths, warehouse, **settings):
     from flows.pipeline import newsner_run
     from tasks.settings import Settings
 
-    return newsner_run([str(p) for p in paths], Settings(warehouse=warehouse))
+    return newsner_run([str(p) for p in paths], Settings(warehouse=warehouse, **settings))
 
 
 def rows(warehouse, sql, params=None):
@@ -88,7 +88,9 @@ def test_rerun_adds_nothing_and_a_new_article_adds_only_itself(seeded, tmp_path)
     extra = tmp_path / "extra.txt"
     extra.write_text("Putin met Kim Jong-un in Vladivostok.\nKim praised Putin.\nBy Ann Lee\n")
     added = run([SEEDS, extra], warehouse)
-    assert added["n_inputs"] == 12 and added["n_new_articles"] == 1
+    # the seed files, unchanged since the last run, are not even read
+    assert added["n_inputs"] == 1 and added["n_new_articles"] == 1
+    assert added["n_unchanged_sources"] == 9
     new_rows = rows(warehouse, "SELECT count(*) FROM mentions WHERE run_id = ?", [added["run_id"]])
     assert new_rows[0][0] == added["n_mentions"] > 0
     assert rows(warehouse, "SELECT count(*) FROM articles")[0][0] == len(before["articles"]) + 1

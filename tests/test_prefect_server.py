@@ -86,8 +86,8 @@ def test_a_run_reports_to_the_server_with_its_task_runs_and_summary_artifacts(se
         flow_run, task_runs, artifacts = asyncio.run(read_back())
     assert flow_run.state.is_completed()
     names = {t.name.rsplit("-", 1)[0] for t in task_runs}
-    assert {"read-inputs", "clean-articles", "extract-mentions", "aggregate-entities",
-            "commit-run"} <= names
+    assert {"plan-inputs", "ingest-chunk", "extract-mentions", "propagate-mentions",
+            "resolve-entities", "aggregate-entities", "commit-run"} <= names
     by_key = {a.key: a for a in artifacts}
     assert {"newsner-run-summary", "newsner-run-report"} <= set(by_key)
     table = by_key["newsner-run-summary"].data
@@ -156,8 +156,9 @@ def test_ner_on_a_two_worker_dask_cluster_gives_the_local_warehouse(prefect_serv
     newsner_run([str(SEEDS)], Settings(warehouse=tmp_path / "local"))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster:
+        # chunks of three articles: four NER task runs, whose articles are their input
         settings = Settings(warehouse=tmp_path / "dask", dask_address=cluster.scheduler_address,
-                            dask_batches=4)
+                            chunk_size=3)
         summary = with_runner(settings)([str(SEEDS)], settings)
         with cluster.get_client() as client:
             # every worker process ran NER batches: each has loaded the model

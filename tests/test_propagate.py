@@ -12,6 +12,7 @@ from tasks.propagate import (
     bare_names,
     count_forms,
     is_prose,
+    corpus_counts,
     propagate,
 )
 
@@ -87,7 +88,9 @@ def test_propagate_adds_mentions_and_keys_them_with_the_article():
               "model_version": "1", "run_id": "r"}]
     sentences = [{"article_id": "a", "sentence_index": i, "start_char": s}
                  for i, s in enumerate([0, ARTICLE.index("Sharetsky said"), ARTICLE.index("Media")])]
-    every, counts = propagate([{"article_id": "a", "text": ARTICLE}], found, sentences)
+    articles = [{"article_id": "a", "text": ARTICLE}]
+    counts = corpus_counts(articles, found)
+    every = propagate(articles, found, sentences, counts)
     assert [(m["text"], m.get("rule", "model"), m["sentence_index"], m["key"]) for m in every] == [
         ("Stanislav Sharetsky", "model", 0, "person:stanislav sharetsky"),
         ("Sharetsky", "article", 1, "person:stanislav sharetsky"),

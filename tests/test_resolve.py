@@ -1,12 +1,8 @@
 import pytest
 
-from tasks.resolve import (
-    Alias,
-    UserFileError,
-    read_alias_file,
-    read_pattern_file,
-    resolve_keys,
-)
+from tasks.errors import UserFileError
+from tasks.resolve import resolve_keys
+from tasks.userfiles import Alias, read_alias_file, read_pattern_file
 from tests.conftest import ROOT
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tasks.clean import clean_records
-from tasks.ingest import read_all
+from tasks.ingest import read_paths
 from tasks.settings import Settings
 from tests.test_pipeline import rows, run
 
@@ -16,7 +16,7 @@ SETTINGS = Settings()
 
 def test_every_bbc_article_ingests_and_exact_duplicates_are_kept_once(shared):
     path = shared / "data" / "bbc-news" / "articles.jsonl"
-    records, rejects = read_all([path], SETTINGS)
+    records, rejects = read_paths([path], SETTINGS)
     assert len(records) == 2225 and rejects == []
     articles, rejects, duplicates = clean_records(records, max_chars=SETTINGS.max_chars)
     assert rejects == []

@@ -7,6 +7,7 @@ import pytest
 
 from tasks.resolve import resolve_keys
 from tasks.warehouse import (
+    LAKE,
     Warehouse,
     WarehouseError,
     arrow_schema,
@@ -78,7 +79,7 @@ def test_schema_applies_to_an_empty_database_and_declares_every_table():
     assert tables == set(table_names()) == {
         "meta", "articles", "story_signatures", "story_bands", "mentions", "sentences", "acronyms",
         "entity_keys", "entities", "entity_aliases", "entity_daily", "entity_weekly",
-        "cooccurrence", "name_forms", "rejects", "runs"}
+        "cooccurrence", "name_forms", "sources", "rejects", "runs"}
 
 
 def test_arrow_schemas_are_derived_from_schema_sql():
@@ -119,9 +120,9 @@ def test_commit_is_idempotent_and_known_ids_are_found(tmp_path):
     warehouse = Warehouse(tmp_path)
     commit_run(warehouse, _stage(warehouse), RUN)
     before = _counts(warehouse)
-    assert commit_run(warehouse, _stage(warehouse, "r2"), {**RUN, "run_id": "r2"}) is False
+    assert commit_run(warehouse, _stage(warehouse, "r2"), {**RUN, "run_id": "r2"}).changed is False
     assert _counts(warehouse) == before  # not even a `runs` row for a run that brought nothing
-    assert known_article_ids(warehouse, ["a1", "zz"]) == {"a1"}
+    assert known_article_ids(warehouse, ["a1", "zz"]) == ({"a1"}, set())
 
 
 def test_a_commit_that_fails_midway_leaves_the_warehouse_as_it_was(tmp_path):
@@ -131,29 +132,35 @@ def test_a_commit_that_fails_midway_leaves_the_warehouse_as_it_was(tmp_path):
     new_article = {**ARTICLES[0], "article_id": "a3", "story_id": "a3", "text": "Kim again."}
     staging = _stage(warehouse, "r2", ARTICLES + [new_article],
                      MENTIONS + [_mention("a3", 0, 3, 0, "Kim", "PERSON", "person:kim", "Kim")])
-    staging.path("cooccurrence").write_bytes(b"not parquet")  # fails after articles are inserted
-    with pytest.raises(Exception):  # noqa: B017 - any failure must roll back
+    staging.parts("cooccurrence")[0].write_bytes(b"not parquet")  # fails after articles are in
+    with pytest.raises(duckdb.Error, match="parquet"):
         commit_run(warehouse, staging, {**RUN, "run_id": "r2"})
     after = {t: query(warehouse, f"SELECT * FROM {t} ORDER BY ALL")[1] for t in table_names()}
     assert after == before
 
 
-def test_parquet_lake_holds_every_table_partitioned_by_month(tmp_path):
+def test_parquet_lake_holds_every_table_partitioned_by_month_or_bucket(tmp_path):
     warehouse = Warehouse(tmp_path)
     commit_run(warehouse, _stage(warehouse), RUN)
-    folders = export_parquet(warehouse)
-    assert {f.name for f in folders} == set(table_names())
-    for folder in folders:
-        table = pq.read_table(folder, partitioning="hive")
-        assert [c for c in table.schema.names if c != "month"] == arrow_schema(folder.name).names
-        assert table.num_rows == _counts(warehouse)[folder.name]
-    months = sorted(p.name for p in (tmp_path / "parquet" / "articles").iterdir())
+    export_parquet(warehouse)
+    counts = _counts(warehouse)
+    lake = tmp_path / "parquet"
+    # a partitioned table has a file per partition it has rows in; the others one file each
+    assert {p.name for p in lake.iterdir() if p.is_dir()} == {
+        t for t, n in counts.items() if n or t not in LAKE}
+    for name, n in counts.items():
+        if not n:
+            continue
+        table = pq.read_table(lake / name, partitioning="hive")
+        assert [c for c in table.schema.names if c not in ("month", "bucket")] == arrow_schema(
+            name).names
+        assert table.num_rows == n, name
+    months = sorted(p.name for p in (lake / "articles").iterdir())
     assert months == ["month=2025-10", "month=undated"]
-    assert [p.name for p in (tmp_path / "parquet" / "articles" / "month=2025-10").iterdir()] == [
-        "part-0.parquet"]
+    assert [p.name for p in (lake / "articles" / "month=2025-10").iterdir()] == ["part-0.parquet"]
+    assert all(p.name.startswith("bucket=") for p in (lake / "cooccurrence").iterdir())
     export_parquet(warehouse)  # a second export replaces, never piles up files
-    assert len(list((tmp_path / "parquet").rglob("*.parquet"))) == len(
-        list((tmp_path / "parquet").rglob("part-0.parquet")))
+    assert len(list(lake.rglob("*.parquet"))) == len(list(lake.rglob("part-0.parquet")))
 
 
 def test_a_second_writer_is_refused_while_a_run_holds_the_lock(tmp_path):

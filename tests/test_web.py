@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.ingest import read_all
+from tasks.ingest import read_paths as read_all
 from tasks.settings import Settings
-from tasks.web import parse_feed, parse_feed_date
+from tasks.readers import parse_feed, parse_feed_date
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STORY = (FIXTURES / "story.html").read_bytes()
@@ -88,8 +88,9 @@ def server():
     httpd.server_close()
 
 
+# The test server is on this machine: these tests opt in to fetching from it.
 SETTINGS = Settings(fetch_timeout=0.5, fetch_retries=2, fetch_max_redirects=3, max_bytes=20_000,
-                    fetch_concurrency=2)
+                    fetch_concurrency=2, allow_private_network=True)
 
 
 def test_a_page_is_fetched_and_extracted_with_its_metadata(server):
@@ -119,7 +120,8 @@ def test_a_server_failing_every_attempt_is_rejected_after_bounded_retries(server
 
 
 def test_timeouts_are_retried_then_rejected(server):
-    _, rejects = read_all([f"{server}/slow"], Settings(fetch_timeout=0.3, fetch_retries=1))
+    _, rejects = read_all([f"{server}/slow"], Settings(fetch_timeout=0.3, fetch_retries=1,
+                                                         allow_private_network=True))
     assert [r["reason"] for r in rejects] == ["timeout"]
     assert Handler.hits["/slow"] == 2
 
@@ -181,7 +183,8 @@ def test_feed_dates_in_other_languages(value, iso):
 def test_a_url_run_stores_pages_and_rejects_failures(prefect_server, server, tmp_path):
     from tests.test_pipeline import rows, run
 
-    summary = run([f"{server}/feed.rss", f"{server}/missing"], tmp_path / "w")
+    summary = run([f"{server}/feed.rss", f"{server}/missing"], tmp_path / "w",
+                  allow_private_network=True)
     assert summary["n_new_articles"] == 2 and summary["rejects_by_reason"] == {"http_error": 1}
     stored = rows(tmp_path / "w", "SELECT title, extraction_method, date_method FROM articles "
                                   "ORDER BY title")

@@ -1,4 +1,7 @@
--- Add the run's form counts (registered as `incoming`) to the stored ones; returns rows touched.
+-- Add the run's form counts (staged as `incoming`, one row per chunk) to the stored ones; returns
+-- the rows touched.
 INSERT INTO name_forms BY NAME
-SELECT * FROM incoming
+SELECT model, form, label, sum(n_articles) AS n_articles
+FROM incoming
+GROUP BY ALL
 ON CONFLICT (model, form, label) DO UPDATE SET n_articles = name_forms.n_articles + excluded.n_articles

@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS articles (
     story_id        VARCHAR NOT NULL,      -- shared by near-duplicate copies of one story
     input_path      VARCHAR NOT NULL,      -- file the article came from
     run_id          VARCHAR NOT NULL,      -- run that first stored it
-    language_evidence VARCHAR NOT NULL DEFAULT 'detected' CHECK (language_evidence IN ('declared', 'detected', 'uncertain'))  -- declared (by the input), detected (confirmed on the text's prose words) or uncertain; only a declared or detected language other than the model's keeps an article from NER
+    language_evidence VARCHAR NOT NULL DEFAULT 'detected' CHECK (language_evidence IN ('declared', 'detected', 'uncertain')), -- declared (by the input), detected (confirmed on the text's prose words) or uncertain; only a declared or detected language other than the model's keeps an article from NER
+    fetched_at      TIMESTAMP              -- when the page was fetched: the WARC record's date, or the fetch of a URL; NULL for files
 );
 
 CREATE TABLE IF NOT EXISTS story_signatures (
@@ -137,6 +138,19 @@ CREATE TABLE IF NOT EXISTS name_forms (
     label           VARCHAR NOT NULL,      -- the model's label; '' in articles where it never labelled the form; 'lowercase' for a lowercase word
     n_articles      INTEGER NOT NULL,      -- articles in which the model did so (mentions added by propagation not counted)
     PRIMARY KEY (model, form, label)
+);
+
+CREATE TABLE IF NOT EXISTS sources (
+    source          VARCHAR PRIMARY KEY,   -- absolute file path or URL: the manifest of what was read
+    kind            VARCHAR NOT NULL CHECK (kind IN ('file', 'url_list', 'url', 'page')), -- file, url_list (a text file of URLs, read again each run), url, or page (linked from a feed item)
+    size            BIGINT,                -- files: bytes at the last read
+    mtime_ns        BIGINT,                -- files: modification time at the last read, in ns
+    read_to         BIGINT,                -- files: bytes read, to the end of the last whole record
+    fingerprint     VARCHAR,               -- files: hash of the first and last 64 KiB before read_to
+    etag            VARCHAR,               -- URLs: ETag of the copy read
+    last_modified   VARCHAR,               -- URLs: Last-Modified of the copy read
+    read_at         TIMESTAMP NOT NULL,    -- UTC time of the last read
+    run_id          VARCHAR NOT NULL       -- run that read it last
 );
 
 CREATE TABLE IF NOT EXISTS rejects (

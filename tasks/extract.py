@@ -1,0 +1,175 @@
+"""NER, a run's costliest stage: each chunk of new articles goes through the spaCy pipeline and
+comes back as rows: mentions, sentences, acronym definitions and the counts propagation reads.
+
+Locally the chunks go to a pool of worker processes that load the pipeline once and send back
+only rows, so the run's own process reads and cleans the next chunk meanwhile. On a Dask cluster
+each chunk is a task whose input is the articles and whose output is the rows; small runs stay
+in-process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import pyarrow as pa
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.clean import goes_to_ner
+from tasks.ner import acronym_rows, find_mentions, load_nlp, model_version
+from tasks.propagate import FormCounts, count_forms
+from tasks.timing import stage_logger
+from tasks.warehouse import to_arrow
+
+NER_COLUMNS = ["article_id", "text", "language", "language_evidence"]
+OUTPUTS = ("mentions", "sentences", "acronyms", "name_forms")
+SUB_BATCH = 64          # articles a worker takes at a time
+SMALL_RUN_BYTES = 1_000_000  # below this much input, NER runs in the run's own process
+
+
+@dataclass(frozen=True)
+class NerConfig:
+    """What NER needs to know: the pipeline, the labels kept, the pattern file."""
+
+    model: str
+    labels: tuple[str, ...]
+    batch_size: int = 64
+    patterns: str | None = None  # path of a JSONL entity-ruler pattern file
+
+
+def extract_rows(nlp, articles: Sequence[dict], config: NerConfig) -> dict:
+    """Return the rows NER gives for `articles` (dicts of NER_COLUMNS): those in the pipeline's
+    language are parsed, the others counted."""
+    fits = [a for a in articles if goes_to_ner(a, nlp.lang)]
+    sentences: list[dict] = []
+    mentions = find_mentions(nlp, fits, labels=config.labels, batch_size=config.batch_size,
+                             sentences=sentences)
+    version = model_version(nlp)
+    for m in mentions:
+        m.update(model=config.model, model_version=version)
+    for s in sentences:
+        s["model"] = config.model
+    by_article = defaultdict(list)
+    for m in mentions:
+        by_article[m["article_id"]].append(m)
+    counts = FormCounts()
+    for article in fits:
+        for form, labels in count_forms(article["text"], by_article[article["article_id"]]).counts.items():
+            counts.counts[form].update(labels)
+    return {"mentions": mentions, "sentences": sentences,
+            "acronyms": acronym_rows(fits, mentions), "name_forms": counts.rows(config.model),
+            "model_version": version, "n_words": sum(len(a["text"].split()) for a in fits),
+            "n_other_language": len(articles) - len(fits)}
+
+
+def _merge(parts: list[dict]) -> dict:
+    """Return the rows of several batches as one (name_forms counts summed)."""
+    merged: dict = {name: [] for name in OUTPUTS}
+    counts = FormCounts()
+    for part in parts:
+        for name in ("mentions", "sentences", "acronyms"):
+            merged[name] += part[name]
+        for row in part["name_forms"]:
+            counts.add(row["form"], row["label"], row["n_articles"])
+    model = parts[0]["name_forms"][0]["model"] if parts and parts[0]["name_forms"] else None
+    merged["name_forms"] = counts.rows(model) if model else []
+    merged["model_version"] = next((p["model_version"] for p in parts), "unknown")
+    merged["n_words"] = sum(p["n_words"] for p in parts)
+    merged["n_other_language"] = sum(p["n_other_language"] for p in parts)
+    return merged
+
+
+_WORKER: tuple | None = None  # (nlp, config) in a pool worker
+
+
+def _start_worker(config: NerConfig) -> None:
+    global _WORKER
+    _WORKER = (load_nlp(config.model, config.patterns), config)
+
+
+def _work(articles: list[dict]) -> dict:
+    nlp, config = _WORKER
+    return extract_rows(nlp, articles, config)
+
+
+class NerPool:
+    """Worker processes that each load the pipeline once and turn articles into rows."""
+
+    def __init__(self, config: NerConfig, processes: int):
+        self.processes = processes
+        self._executor = ProcessPoolExecutor(
+            processes, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker, initargs=(config,))
+
+    def warm(self) -> None:
+        """Start every worker now (they load the pipeline while the run starts)."""
+        for _ in range(self.processes):
+            self._executor.submit(len, [])
+
+    def run(self, articles: list[dict], *, timeout: float) -> dict:
+        """Return the rows of `articles`, spread over the workers in small batches; raise
+        TimeoutError when they take more than `timeout` seconds."""
+        size = max(1, min(SUB_BATCH, -(-len(articles) // self.processes)))
+        futures = [self._executor.submit(_work, articles[i:i + size])
+                   for i in range(0, len(articles), size)]
+        deadline = time.monotonic() + timeout
+        return _merge([f.result(timeout=max(deadline - time.monotonic(), 0)) for f in futures])
+
+    def close(self) -> None:
+        self._executor.shutdown(cancel_futures=True)
+
+
+_POOLS: dict[tuple[NerConfig, int], NerPool] = {}
+
+
+def ner_pool(config: NerConfig, processes: int) -> NerPool:
+    """Return this process's pool for `config` with `processes` workers, started on first use."""
+    if (config, processes) not in _POOLS:
+        _POOLS[config, processes] = NerPool(config, processes)
+    return _POOLS[config, processes]
+
+
+def close_pools() -> None:
+    """Stop every worker pool of this process."""
+    while _POOLS:
+        _POOLS.popitem()[1].close()
+
+
+def ner_processes(n_bytes: int, *, setting: int, on_dask: bool) -> int:
+    """Return how many worker processes NER uses: none on Dask (each worker is one) or for small
+    runs, the setting when given, else one per core."""
+    if on_dask:
+        return 0
+    if setting:
+        return setting
+    return 0 if n_bytes < SMALL_RUN_BYTES else os.cpu_count() or 1
+
+
+# A chunk's NER runs in a worker thread (it is submitted), where Prefect's task timeout cannot
+# interrupt it: the task bounds its own wait on the worker processes instead.
+CHUNK_TIMEOUT = 3_600
+
+
+@task(name="extract-mentions", cache_policy=NO_CACHE)
+def extract_mentions(articles: pa.Table, run_id: str, *, config: NerConfig,
+                     processes: int) -> dict:
+    """Return the NER rows of one chunk of new articles as tables (task input and output only:
+    a Dask worker needs no shared folder)."""
+    start = time.perf_counter()
+    rows = articles.select(NER_COLUMNS).to_pylist()
+    found = (ner_pool(config, processes).run(rows, timeout=CHUNK_TIMEOUT) if processes
+             else extract_rows(load_nlp(config.model, config.patterns), rows, config))
+    tables = {name: to_arrow(name, [{**row, "run_id": run_id} for row in found[name]])
+              for name in OUTPUTS}
+    seconds = time.perf_counter() - start
+    stage_logger().info("NER: %d articles, %d words, %d mentions, %.0f words/s", len(rows),
+                        found["n_words"], len(found["mentions"]), found["n_words"] / max(seconds, 1e-9))
+    return {"tables": tables, "model_version": found["model_version"],
+            "n_words": found["n_words"], "n_mentions": len(found["mentions"]),
+            "n_other_language": found["n_other_language"], "seconds_ner": seconds}
