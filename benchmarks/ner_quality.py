@@ -21,6 +21,7 @@ from math import comb
 from pathlib import Path
 
 import spacy
+from tasks.web import parse_feed
 
 from benchmarks.common import DATA, read_jsonl, require
 from tasks.clean import clean_article, goes_to_ner
@@ -28,7 +29,6 @@ from tasks.ner import acronym_rows, find_mentions, load_nlp, model_language, res
 from tasks.propagate import corpus_counts, propagate
 from tasks.resolve import resolve_mentions
 from tasks.settings import Settings
-from tasks.web import parse_feed
 
 # OntoNotes -> CoNLL labels (../shared/data/README.md); labels not listed are not scored.
 CONLL = {"PERSON": "PER", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC", "ORG": "ORG",

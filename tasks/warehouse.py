@@ -544,7 +544,7 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> Committed:
                 con.execute(f"INSERT INTO {_checked(name)} BY NAME SELECT * FROM staged")
             con.execute("CREATE OR REPLACE TEMP TABLE remapped_mentions AS SELECT m.* FROM mentions "
                         "AS m JOIN entity_keys AS k USING (key) WHERE m.entity_id <> k.entity_id")
-            if remapped := con.execute("SELECT count(*) FROM remapped_mentions").fetchone()[0]:
+            if con.execute("SELECT count(*) FROM remapped_mentions").fetchone()[0]:
                 dirty["mentions"] = dirty.get("mentions", set()) | touched_partitions(
                     con, "mentions", "remapped_mentions")
                 changed += con.execute(load_sql("apply_entity_keys")).fetchone()[0]

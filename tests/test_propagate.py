@@ -10,9 +10,9 @@ from tasks.propagate import (
     FormCounts,
     added_mentions,
     bare_names,
+    corpus_counts,
     count_forms,
     is_prose,
-    corpus_counts,
     propagate,
 )
 

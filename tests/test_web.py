@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tasks.ingest import read_paths as read_all
-from tasks.settings import Settings
 from tasks.readers import parse_feed, parse_feed_date
+from tasks.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STORY = (FIXTURES / "story.html").read_bytes()
