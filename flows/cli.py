@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 DEFAULT_INPUT = "seeds"
@@ -47,10 +50,69 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _quiet_prefect() -> None:
-    # Before prefect is imported: no telemetry, no update checks; the user's own settings win.
+def _prefect_environment() -> None:
+    """Before Prefect is imported: no telemetry, no update checks, the project's Prefect home when
+    the command runs in a project that has one, and time enough for a fresh home to start a
+    server; the user's own settings win."""
+    from flows.server import START_TIMEOUT, prefect_home
+
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_HOME", str(prefect_home()))
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(int(START_TIMEOUT)))
+
+
+@contextmanager
+def prefect_api(*, temporary: bool = True) -> Iterator[str]:
+    """Point Prefect at a server for this command and yield a line saying which: PREFECT_API_URL
+    when set, the project's server when one runs, else (when `temporary`) a server started now,
+    which comes up while the command loads and stops when it ends."""
+    from flows.server import prefect_home, project_server, start_server
+
+    _prefect_environment()
+    if os.environ.get("PREFECT_API_URL"):
+        yield f"Prefect: {os.environ['PREFECT_API_URL']} (PREFECT_API_URL)"
+        return
+    home = prefect_home()
+    if url := project_server(home):
+        os.environ["PREFECT_API_URL"] = url
+        yield f"Prefect: the project's server, {url.removesuffix('/api')} (runs show in its UI)"
+        return
+    if not temporary:
+        yield "Prefect: no server"
+        return
+    server = start_server(home, ui=False, services=False)
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        yield ("Prefect: a temporary server for this run (`make ui` keeps the project's server "
+               "running: faster runs, and every run in its UI)")
+    finally:
+        drain_prefect()
+        server.stop()
+        os.environ.pop("PREFECT_API_URL", None)
+
+
+def drain_prefect(timeout: float = 10) -> None:
+    """Send the logs and events Prefect still holds, before the server they go to stops."""
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=timeout)
+
+
+def wait_for_prefect() -> None:
+    """Return when the Prefect API this command uses answers (a fresh home takes a while)."""
+    from flows.server import START_TIMEOUT, ServerError, healthy
+
+    url = os.environ.get("PREFECT_API_URL", "")
+    deadline = time.monotonic() + START_TIMEOUT
+    while not healthy(url, timeout=2):
+        if time.monotonic() > deadline:
+            raise ServerError(f"no Prefect server answers at {url} after {START_TIMEOUT:g} s")
+        time.sleep(0.2)
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -58,12 +120,9 @@ def _overrides(args: argparse.Namespace) -> dict:
     return {k: v for k, v in (("warehouse", args.warehouse), ("model", args.model)) if v}
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from tasks.ner import resolve_model
+def run_settings(args: argparse.Namespace):
+    """Return the run's settings: the environment's, overridden by the command line."""
     from tasks.settings import Settings
-    from tasks.sources import discover
-    from tasks.userfiles import read_alias_file, read_pattern_file
-    from tasks.warehouse import Warehouse, ensure_unlocked
 
     overrides = _overrides(args)
     columns = {f: getattr(args, f"{f}_column") for f in COLUMN_FIELDS if getattr(args, f"{f}_column")}
@@ -80,9 +139,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name in ("aliases", "patterns"):
         if getattr(args, name):
             overrides[name] = Path(getattr(args, name))
-    settings = Settings(**overrides)
-    paths = args.paths or [DEFAULT_INPUT]
-    # User mistakes fail here, in one line, before any server starts.
+    return Settings(**overrides)
+
+
+def check_run(settings, paths: Sequence[str]) -> None:
+    """Raise the one-line error of a user mistake (a path, the model, a user file, a warehouse
+    another run holds) before any work starts."""
+    from tasks.ner import resolve_model
+    from tasks.sources import discover
+    from tasks.userfiles import read_alias_file, read_pattern_file
+    from tasks.warehouse import Warehouse, ensure_unlocked
+
     discover(paths)
     resolve_model(settings.model)
     if settings.aliases:
@@ -90,33 +157,101 @@ def cmd_run(args: argparse.Namespace) -> int:
     if settings.patterns:
         read_pattern_file(settings.patterns)
     ensure_unlocked(Warehouse(Path(settings.warehouse)))
-    _quiet_prefect()
-    from flows.pipeline import with_runner
 
-    summary = with_runner(settings)(paths, settings)
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = run_settings(args)
+    paths = args.paths or [DEFAULT_INPUT]
+    check_run(settings, paths)
+    with prefect_api() as using:
+        from flows.pipeline import prepare_ner, with_runner
+
+        prepare_ner(settings, paths)
+        wait_for_prefect()
+        summary = with_runner(settings)(paths, settings)
     print(format_summary(summary))
+    print(using)
     return 0
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    from flows.server import ServerError, port_taken, prefect_home, project_server, start_server
+
+    _prefect_environment()
+    home = prefect_home()
+    if url := project_server(home):
+        print(f"the project's Prefect server already runs: {url.removesuffix('/api')}")
+        return 0
+    if port_taken(args.port):
+        raise ServerError(f"port {args.port} is taken: stop what uses it or pass --port")
+    server = start_server(home, port=args.port, record=True, log=home / "server.log")
+    try:
+        server.wait_until_up()
+        print(f"Prefect UI: {server.api_url.removesuffix('/api')} (Prefect home {home}); "
+              "`newsner run` and `newsner serve` report to it; Ctrl-C stops it", flush=True)
+        _wait_for_signal()
+    finally:
+        server.stop()
+    return 0
+
+
+def _wait_for_signal() -> None:
+    """Sleep until SIGINT or SIGTERM."""
+    stop = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.append(True))
+    while not stop:
+        time.sleep(0.2)
+
+
+@contextmanager
+def serving_api(port: int) -> Iterator[str]:
+    """Point Prefect at a server that schedules: PREFECT_API_URL when set, the project's server
+    when one runs, else the project's server started now (UI and scheduler) for as long as the
+    command serves. Yield where its UI is."""
+    from flows.server import port_taken, prefect_home, project_server, start_server
+
+    _prefect_environment()
+    if os.environ.get("PREFECT_API_URL"):
+        yield os.environ["PREFECT_API_URL"].removesuffix("/api")
+        return
+    home = prefect_home()
+    if url := project_server(home):
+        os.environ["PREFECT_API_URL"] = url
+        yield url.removesuffix("/api")
+        return
+    server = start_server(home, port=None if port_taken(port) else port, record=True,
+                          log=home / "server.log")
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        yield server.api_url.removesuffix("/api")
+    finally:
+        drain_prefect()
+        server.stop()
+        os.environ.pop("PREFECT_API_URL", None)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    from tasks.ner import resolve_model
     from tasks.settings import Settings
-    from tasks.sources import discover
 
     settings = Settings(**_overrides(args))
     paths = args.paths or [DEFAULT_INPUT]
-    discover(paths)
-    resolve_model(settings.model)
-    _quiet_prefect()
-    from flows.pipeline import newsner_run
+    check_run(settings, paths)
+    os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "5")  # scheduled runs start promptly
+    with serving_api(args.ui_port) as ui:
+        from flows.pipeline import newsner_run
 
-    print(f"serving deployment newsner-run/{args.name}: "
-          + (f"cron {args.cron!r}" if args.cron else f"every {args.interval:g} s")
-          + f" on {', '.join(map(str, paths))}; Ctrl-C stops it", flush=True)
-    newsner_run.serve(
-        name=args.name, cron=args.cron, interval=args.interval if not args.cron else None,
-        parameters={"paths": [str(p) for p in paths], "settings": settings.model_dump(mode="json")},
-        global_limit=1, limit=1, print_starting_message=False)
+        wait_for_prefect()
+        print(f"serving deployment newsner-run/{args.name}: "
+              + (f"cron {args.cron!r}" if args.cron else f"every {args.interval:g} s")
+              + f" on {', '.join(map(str, paths))}; runs in the Prefect UI at {ui}; "
+              "Ctrl-C stops it", flush=True)
+        newsner_run.serve(
+            name=args.name, cron=args.cron, interval=args.interval if not args.cron else None,
+            parameters={"paths": [str(p) for p in paths],
+                        "settings": settings.model_dump(mode="json")},
+            global_limit=1, limit=1, print_starting_message=False)
+    print("stopped serving", flush=True)
     return 0
 
 
@@ -155,10 +290,11 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
     resolve_model(settings.model)
     if not (Path(settings.warehouse) / "newsner.duckdb").exists():
         raise WarehouseError(f"no warehouse at {settings.warehouse}: run `newsner run` first")
-    _quiet_prefect()
-    from flows.pipeline import newsner_reprocess
+    with prefect_api():
+        from flows.pipeline import newsner_reprocess
 
-    summary = newsner_reprocess(settings)
+        wait_for_prefect()
+        summary = newsner_reprocess(settings)
     print(f"reprocessed {summary['n_inputs']} stored articles with {summary['model']} "
           f"{summary['model_version']}: {summary['n_mentions']} mentions; the aggregates now "
           f"count {summary['model']}'s mentions")
@@ -272,6 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
     when.add_argument("--cron", metavar="EXPR", help='e.g. "*/15 * * * *"')
     when.add_argument("--interval", metavar="SECONDS", type=float)
     serve.add_argument("--name", default="scheduled", help="deployment name (default: scheduled)")
+    serve.add_argument("--ui-port", type=int, default=4200,
+                       help="port of the project's Prefect server when serve starts it "
+                            "(default: 4200, else a free one)")
     serve.add_argument("--warehouse", metavar="DIR")
     serve.add_argument("--model", metavar="NAME")
     serve.set_defaults(func=cmd_serve)
@@ -281,6 +420,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="installed spaCy pipeline; its mentions are kept beside the others'")
     again.add_argument("--warehouse", metavar="DIR")
     again.set_defaults(func=cmd_reprocess)
+
+    ui = sub.add_parser("ui", help="start the project's Prefect server and UI (what `make ui` runs)")
+    ui.add_argument("--port", type=int, default=4200, help="port on 127.0.0.1 (default: 4200)")
+    ui.set_defaults(func=cmd_ui)
 
     upgrade = sub.add_parser("migrate", help="upgrade an older warehouse to this newsner's schema")
     upgrade.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
@@ -299,12 +442,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `newsner` console script; returns the exit status."""
     from pydantic import ValidationError
 
+    from flows.server import ServerError
     from tasks.errors import InputError, ModelError, UserFileError, WarehouseError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (InputError, ModelError, UserFileError, WarehouseError) as err:
+    except (InputError, ModelError, UserFileError, WarehouseError, ServerError) as err:
         print(f"newsner: error: {err}", file=sys.stderr)
         return 2
     except ValidationError as err:

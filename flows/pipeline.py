@@ -11,8 +11,8 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from tasks.aggregate import aggregate_entities
-from tasks.extract import NerConfig, close_pools, extract_mentions, ner_processes
-from tasks.ingest import ingest_chunk, plan_inputs
+from tasks.extract import NerConfig, close_pools, extract_mentions, ner_processes, prepare
+from tasks.ingest import ingest_chunk, plan_inputs, planned_bytes
 from tasks.ner import model_language
 from tasks.propagate import propagate_mentions
 from tasks.resolve import resolve_entities
@@ -30,6 +30,17 @@ def ner_config(settings: Settings) -> NerConfig:
     return NerConfig(model=settings.model, labels=tuple(settings.labels),
                      batch_size=settings.batch_size,
                      patterns=str(settings.patterns) if settings.patterns else None)
+
+
+def prepare_ner(settings: Settings, paths: list[str]) -> None:
+    """Before a run: start NER's workers (or load its pipeline) for what the run will read, so it
+    is ready by the time the first chunk is; nothing when there is nothing to read."""
+    if settings.dask_address:
+        return
+    n_bytes = planned_bytes(Warehouse(Path(settings.warehouse)), paths, full=settings.full)
+    if n_bytes:
+        prepare(ner_config(settings), ner_processes(n_bytes, setting=settings.n_process,
+                                                    on_dask=False))
 
 
 def start_run(inputs: tuple[str, ...], settings: Settings) -> Run:

@@ -173,3 +173,14 @@ def extract_mentions(articles: pa.Table, run_id: str, *, config: NerConfig,
     return {"tables": tables, "model_version": found["model_version"],
             "n_words": found["n_words"], "n_mentions": len(found["mentions"]),
             "n_other_language": found["n_other_language"], "seconds_ner": seconds}
+
+
+def prepare(config: NerConfig, processes: int) -> None:
+    """Get NER ready while a run starts: spawn the worker pool, or load the pipeline in this
+    process on a background thread."""
+    import threading
+
+    if processes:
+        ner_pool(config, processes).warm()
+    else:
+        threading.Thread(target=load_nlp, args=(config.model, config.patterns), daemon=True).start()

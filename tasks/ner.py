@@ -3,17 +3,15 @@ mentions of a parsed doc as names with canonical keys. The stage that runs it is
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import json
 import re
+import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
-
-import spacy
-import spacy.util
-from spacy.language import Language
-from spacy.tokens import Doc
 
 from tasks.canonical import assign_entities, find_acronyms
 from tasks.errors import ModelError
@@ -28,12 +26,24 @@ _KEEP = {"ner", "senter", "entity_ruler", "sentencizer"}
 _LISTENED_TO = ("tok2vec", "transformer")
 
 
+# spaCy is imported only where a pipeline is loaded: the run's own process often never needs it.
+
+
+def _is_package(name: str) -> bool:
+    """Return True when `name` is an installed Python package (as spacy.util.is_package says)."""
+    try:
+        importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return importlib.util.find_spec(name) is not None
+
+
 def resolve_model(name: str) -> str:
     """Return the installed package or path to load for pipeline `name`."""
-    if spacy.util.is_package(name) or Path(name).is_dir():
+    if _is_package(name) or Path(name).is_dir():
         return name
     fallback = FALLBACKS.get(name)
-    if fallback and spacy.util.is_package(fallback):
+    if fallback and _is_package(fallback):
         return fallback
     raise ModelError(
         f"spaCy pipeline {name!r} is not installed: install it into the venv "
@@ -44,26 +54,34 @@ def resolve_model(name: str) -> str:
 
 def _model_files(target: str, name: str) -> list[Path]:
     """Return the `name` files (config.cfg, meta.json) of an installed package or a folder."""
-    path = spacy.util.get_package_path(target) if spacy.util.is_package(target) else Path(target)
+    if _is_package(target):
+        path = Path(importlib.util.find_spec(target).submodule_search_locations[0])
+    else:
+        path = Path(target)
     return [path / name] if (path / name).exists() else sorted(path.glob(f"*/{name}"))
+
+
+def _meta(target: str) -> dict:
+    metas = _model_files(target, "meta.json")
+    return json.loads(metas[0].read_text(encoding="utf-8")) if metas else {}
 
 
 @cache
 def model_language(name: str) -> str:
     """Return the language of pipeline `name` from its meta.json, without loading it."""
-    metas = _model_files(resolve_model(name), "meta.json")
-    return str(spacy.util.load_meta(metas[0]).get("lang", "en")) if metas else "en"
+    return str(_meta(resolve_model(name)).get("lang", "en"))
 
 
 @cache
 def installed_version(name: str) -> str:
     """Return the version of pipeline `name` from its meta.json, without loading it."""
-    metas = _model_files(resolve_model(name), "meta.json")
-    return str(spacy.util.load_meta(metas[0]).get("version", "unknown")) if metas else "unknown"
+    return str(_meta(resolve_model(name)).get("version", "unknown"))
 
 
 def _excluded(target: str) -> list[str]:
     """Return the components of `target` that NER and sentence boundaries do not need."""
+    import spacy.util
+
     configs = _model_files(target, "config.cfg")
     if not configs:
         return []
@@ -77,8 +95,7 @@ def _excluded(target: str) -> list[str]:
     return [name for name in config["nlp"]["pipeline"] if name not in keep]
 
 
-@Language.component("newsner_paragraphs")
-def mark_paragraphs(doc: Doc) -> Doc:
+def mark_paragraphs(doc):
     """Start a sentence after every line break: a paragraph never continues a sentence."""
     for token in doc[1:]:
         previous = doc[token.i - 1]
@@ -87,9 +104,27 @@ def mark_paragraphs(doc: Doc) -> Doc:
     return doc
 
 
+PARAGRAPHS = "newsner_paragraphs"
+
+
+def register_components() -> str:
+    """Register newsner's spaCy components (once); return the paragraph component's name."""
+    from spacy.language import Language
+
+    if not Language.has_factory(PARAGRAPHS):
+        Language.component(PARAGRAPHS, func=mark_paragraphs)
+    return PARAGRAPHS
+
+
+_LOADING = threading.Lock()
+
+
 @cache
 def _load(name: str, patterns: tuple[str, ...]):
+    import spacy
+
     target = resolve_model(name)
+    register_components()
     nlp = spacy.load(target, exclude=_excluded(target))
     if "senter" in nlp.disabled:
         nlp.enable_pipe("senter")
@@ -112,7 +147,8 @@ def load_nlp(name: str, patterns: Path | None = None):
     """
     rules = tuple(json.dumps(p, sort_keys=True) for p in read_pattern_file(patterns)) if patterns \
         else ()
-    return _load(name, rules)
+    with _LOADING:  # a preloading thread and a task may ask at once: load once
+        return _load(name, rules)
 
 
 def model_version(nlp) -> str:

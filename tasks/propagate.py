@@ -17,10 +17,10 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from spacy.lang.en.stop_words import STOP_WORDS
 
 from tasks.canonical import assign_entities
 from tasks.ner import NAME_PARTICLES, acronym_rows, ner_view
@@ -36,6 +36,13 @@ _LOWER_WORD = re.compile(r"\b[a-z]+\b")
 # name_forms labels besides the model's: a form seen but never labelled in an article, and a
 # lowercase word (its articles counted under the word itself)
 NONE, LOWERCASE = "", "lowercase"
+
+
+@cache
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
 
 
 def bare_names(view: str) -> list[tuple[int, int]]:
@@ -57,7 +64,7 @@ def bare_names(view: str) -> list[tuple[int, int]]:
                 break
             j += 1
         run = tokens[i:j + 1]
-        while run and run[0][2].lower() in STOP_WORDS:
+        while run and run[0][2].lower() in _stop_words():
             run = run[1:]
         if run:
             start, end = run[0][0], run[-1][1]

@@ -7,7 +7,6 @@ import hashlib
 import re
 
 import numpy as np
-from datasketch import MinHash
 
 NUM_PERM = 128
 BANDS, ROWS = 16, 8          # 16 bands of 8 rows: pairs above ~0.7 similarity become candidates
@@ -23,14 +22,32 @@ def shingles(text: str) -> set[bytes]:
     return {" ".join(words[i:i + SHINGLE]).encode() for i in range(len(words) - SHINGLE + 1)}
 
 
+# MinHash as datasketch 2.0 computes it by default (scheme "affine32", seed 1), so signatures
+# stored by earlier newsner runs still compare: each shingle's SHA-1 (first 4 bytes) mixed by the
+# MurmurHash3 finalizer, then 128 odd-multiplier affine permutations mod 2^32.
+_PERMUTATIONS = np.random.RandomState(1)
+_A = _PERMUTATIONS.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+_B = _PERMUTATIONS.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
 def signature(text: str) -> np.ndarray | None:
-    """Return the MinHash signature of `text`, or None when it has no words."""
+    """Return the MinHash signature of `text` (128 values, stored as uint64), or None when it
+    has no words."""
     grams = shingles(text)
     if not grams:
         return None
-    minhash = MinHash(num_perm=NUM_PERM, seed=1)
-    minhash.update_batch(list(grams))
-    return minhash.hashvalues.astype(np.uint64)
+    hashes = np.fromiter((int.from_bytes(hashlib.sha1(g).digest()[:4], "little") for g in grams),
+                         dtype=np.uint32, count=len(grams)).reshape(-1, 1)
+    with np.errstate(over="ignore"):  # the arithmetic is mod 2^32 by design
+        return (_fmix32(hashes) * _A + _B).min(axis=0).astype(np.uint64)
 
 
 def band_keys(sig: np.ndarray) -> list[int]:

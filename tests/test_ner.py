@@ -1,7 +1,14 @@
 import pytest
 import spacy
 
-from tasks.ner import ModelError, doc_mentions, find_mentions, load_nlp, resolve_model
+from tasks.ner import (
+    ModelError,
+    doc_mentions,
+    find_mentions,
+    load_nlp,
+    register_components,
+    resolve_model,
+)
 from tasks.settings import NAMED_LABELS
 
 
@@ -10,7 +17,7 @@ def ruler_nlp():
     """A blank English pipeline whose entities come from rules: no model needed."""
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    nlp.add_pipe("newsner_paragraphs")
+    nlp.add_pipe(register_components())
     ruler = nlp.add_pipe("entity_ruler")
     ruler.add_patterns([
         {"label": "PERSON", "pattern": [{"LOWER": "kim"}, {"LOWER": "jong"}, {"ORTH": "-"},

@@ -37,3 +37,14 @@ def test_texts_without_words_never_match_each_other():
     stories = assign_story_ids([("a", signature("...")), ("b", signature("!!!"))], [],
                                threshold=0.7)
     assert stories == {"a": "a", "b": "b"}
+
+
+def test_signatures_are_the_ones_earlier_runs_stored():
+    # datasketch 2.0's MinHash(num_perm=128, seed=1) gave these for this sentence; stored
+    # signatures from earlier runs must keep matching new ones
+    sig = signature("North Korean leader Kim Jong-un said on Friday that his country would "
+                    "stand with Russia.")
+    assert [int(v) for v in sig[:6]] == [302125141, 818748417, 411971327, 110035243, 720709426,
+                                         340006353]
+    assert [int(v) for v in sig[-3:]] == [163786129, 738491919, 113664080]
+    assert sig.dtype.name == "uint64" and len(sig) == 128
