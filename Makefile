@@ -49,10 +49,12 @@ bench: bench-warehouse
 bench-warehouse: $(STAMP)  ## 1M synthetic mentions: query medians and the aggregation share of a run
 	$(BIN)/python -m benchmarks.warehouse_scale 1000000
 
+.PHONY: bench-pipeline
+bench: bench-pipeline
+bench-pipeline: $(STAMP)  ## newsner run vs plain nlp.pipe at 1x and 4x: speed, memory, reruns, WARC
+	$(BIN)/python -m benchmarks.pipeline $(if $(TINY),--tiny --scales 1) $(if $(OUT),--out $(OUT))
+
 UI_PORT ?= 4200
 .PHONY: ui
-ui: $(STAMP)  ## Prefect server and UI on 127.0.0.1, with the project's own Prefect home
-	@echo "Prefect UI: http://127.0.0.1:$(UI_PORT)"
-	@echo "runs report to it when started as: PREFECT_API_URL=http://127.0.0.1:$(UI_PORT)/api .venv/bin/newsner run ..."
-	PREFECT_UI_API_URL=http://127.0.0.1:$(UI_PORT)/api PREFECT_API_URL= \
-		$(BIN)/prefect server start --host 127.0.0.1 --port $(UI_PORT)
+ui: $(STAMP)  ## the project's Prefect server and UI on 127.0.0.1; newsner run/serve report to it
+	$(BIN)/newsner ui --port $(UI_PORT)

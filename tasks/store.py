@@ -114,8 +114,8 @@ def publish_artifacts(summary: dict, mentions_by_label: dict[str, int], warehous
 
 def stage_seconds(stages: list[dict]) -> dict[str, float]:
     """Return stage name -> seconds from the stages' counts (their `seconds_<stage>` keys)."""
-    return {k.removeprefix("seconds_"): v for counts in stages for k, v in counts.items()
-            if k.startswith("seconds_")}
+    return {k.removeprefix("seconds_"): round(v, 3) for counts in stages
+            for k, v in counts.items() if k.startswith("seconds_")}
 
 
 @task(name="commit-run", cache_policy=NO_CACHE, timeout_seconds=3_600)
