@@ -13,7 +13,7 @@ from collections import Counter
 
 from benchmarks.common import DATA, require
 from tasks.clean import clean_article
-from tasks.ingest import read_document
+from tasks.readers import Options, format_of, gunzip, read_document
 from tasks.settings import Settings
 
 _TOKEN = re.compile(r"\w+")
@@ -46,7 +46,10 @@ def score(pairs: list[tuple[str, str]]) -> tuple[float, float, float]:
 
 def pipeline_text(data: bytes, name: str, settings: Settings) -> str:
     """Return the text newsner stores for one saved page (ingest + clean, as in a run)."""
-    records, _, _ = read_document(data, origin=name, name=name, settings=settings)
+    fmt, gzipped = format_of(name)
+    data = gunzip(data, settings.max_bytes) if gzipped else data
+    options = Options(max_bytes=settings.max_bytes, min_chars=settings.min_chars)
+    records = [i.record for i in read_document(data, fmt, origin=name, options=options) if i.record]
     if not records:
         return ""
     article, _ = clean_article(records[0], max_chars=settings.max_chars)

@@ -21,12 +21,12 @@ from math import comb
 from pathlib import Path
 
 import spacy
-from tasks.web import parse_feed
 
 from benchmarks.common import DATA, read_jsonl, require
 from tasks.clean import clean_article, goes_to_ner
 from tasks.ner import acronym_rows, find_mentions, load_nlp, model_language, resolve_model
 from tasks.propagate import corpus_counts, propagate
+from tasks.readers import parse_feed
 from tasks.resolve import resolve_mentions
 from tasks.settings import Settings
 

@@ -11,7 +11,8 @@ import spacy
 
 from benchmarks.common import DATA, read_jsonl, timed
 from tasks.clean import clean_records
-from tasks.ner import find_mentions, load_nlp, resolve_model
+from tasks.extract import NerConfig, extract_rows, ner_pool
+from tasks.ner import load_nlp, resolve_model
 from tasks.settings import Settings
 
 
@@ -28,15 +29,21 @@ def main(n: int = 500) -> None:
     list(full.pipe(texts[:20]))  # warm both up
     list(stage.pipe(texts[:20]))
 
+    config = NerConfig(model=settings.model, labels=tuple(settings.labels))
+    pool = ner_pool(config, 2)
+    pool.run(articles[:4], timeout=600)  # both workers up, the pipeline loaded
+
     rows = []
     seconds, _ = timed(lambda: [len(d.ents) for d in full.pipe(texts, batch_size=64)])
     baseline = words / seconds
     rows.append(("plain nlp.pipe, full pipeline (baseline)", seconds, baseline))
-    for n_process in (1, 2):
-        seconds, mentions = timed(lambda n_process=n_process: find_mentions(
-            stage, articles, labels=settings.labels, batch_size=64, n_process=n_process))
-        rows.append((f"newsner NER stage, n_process={n_process} ({len(mentions)} mentions)",
-                     seconds, words / seconds))
+    seconds, found = timed(lambda: extract_rows(stage, articles, config))
+    rows.append((f"newsner NER rows, in-process ({len(found['mentions'])} mentions)", seconds,
+                 words / seconds))
+    seconds, found = timed(lambda: pool.run(articles, timeout=3600))
+    rows.append((f"newsner NER rows, 2 worker processes ({len(found['mentions'])} mentions)",
+                 seconds, words / seconds))
+    pool.close()
 
     print(f"{len(articles)} articles, {words:,} words, model {settings.model}")
     print(f"{'configuration':<58} {'seconds':>8} {'words/s':>9} {'ratio':>6}")

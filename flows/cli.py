@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_INPUT = "seeds"
@@ -62,30 +63,52 @@ def _prefect_environment() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(int(START_TIMEOUT)))
 
 
+@dataclass(frozen=True)
+class Api:
+    """The Prefect server a command uses: where, a line saying which, and whether it started it."""
+
+    url: str
+    note: str
+    started: bool = False
+
+    def wait(self) -> None:
+        """Return when the server answers: a server this command started may take minutes (a
+        fresh Prefect home on a busy machine); one already running gets a few seconds."""
+        from flows.server import START_TIMEOUT, ServerError, healthy
+
+        timeout = START_TIMEOUT if self.started else 15.0
+        deadline = time.monotonic() + timeout
+        while not healthy(self.url, timeout=2):
+            if time.monotonic() > deadline:
+                raise ServerError(f"no Prefect server answers at {self.url} after {timeout:g} s: "
+                                  "start it, or unset PREFECT_API_URL to let newsner start one")
+            time.sleep(0.2)
+
+
 @contextmanager
-def prefect_api(*, temporary: bool = True) -> Iterator[str]:
-    """Point Prefect at a server for this command and yield a line saying which: PREFECT_API_URL
-    when set, the project's server when one runs, else (when `temporary`) a server started now,
-    which comes up while the command loads and stops when it ends."""
+def prefect_api() -> Iterator[Api]:
+    """Point Prefect at a server for this command: PREFECT_API_URL when set, the project's server
+    when one runs, else a temporary server started now, which comes up while the command loads
+    and stops when it ends."""
     from flows.server import prefect_home, project_server, start_server
 
     _prefect_environment()
     if os.environ.get("PREFECT_API_URL"):
-        yield f"Prefect: {os.environ['PREFECT_API_URL']} (PREFECT_API_URL)"
+        yield Api(os.environ["PREFECT_API_URL"],
+                  f"Prefect: {os.environ['PREFECT_API_URL']} (PREFECT_API_URL)")
         return
     home = prefect_home()
     if url := project_server(home):
         os.environ["PREFECT_API_URL"] = url
-        yield f"Prefect: the project's server, {url.removesuffix('/api')} (runs show in its UI)"
-        return
-    if not temporary:
-        yield "Prefect: no server"
+        yield Api(url, f"Prefect: the project's server, {url.removesuffix('/api')} "
+                       "(runs show in its UI)")
         return
     server = start_server(home, ui=False, services=False)
     os.environ["PREFECT_API_URL"] = server.api_url
     try:
-        yield ("Prefect: a temporary server for this run (`make ui` keeps the project's server "
-               "running: faster runs, and every run in its UI)")
+        yield Api(server.api_url, "Prefect: a temporary server for this run (`make ui` keeps the "
+                                  "project's server running: faster runs, and every run in its UI)",
+                  started=True)
     finally:
         drain_prefect()
         server.stop()
@@ -101,18 +124,6 @@ def drain_prefect(timeout: float = 10) -> None:
 
     for worker in (APILogWorker, EventsWorker):
         worker.drain_all(timeout=timeout)
-
-
-def wait_for_prefect() -> None:
-    """Return when the Prefect API this command uses answers (a fresh home takes a while)."""
-    from flows.server import START_TIMEOUT, ServerError, healthy
-
-    url = os.environ.get("PREFECT_API_URL", "")
-    deadline = time.monotonic() + START_TIMEOUT
-    while not healthy(url, timeout=2):
-        if time.monotonic() > deadline:
-            raise ServerError(f"no Prefect server answers at {url} after {START_TIMEOUT:g} s")
-        time.sleep(0.2)
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -163,14 +174,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = run_settings(args)
     paths = args.paths or [DEFAULT_INPUT]
     check_run(settings, paths)
-    with prefect_api() as using:
+    with prefect_api() as api:
         from flows.pipeline import prepare_ner, with_runner
 
         prepare_ner(settings, paths)
-        wait_for_prefect()
+        api.wait()
         summary = with_runner(settings)(paths, settings)
     print(format_summary(summary))
-    print(using)
+    print(api.note)
     return 0
 
 
@@ -205,26 +216,27 @@ def _wait_for_signal() -> None:
 
 
 @contextmanager
-def serving_api(port: int) -> Iterator[str]:
+def serving_api(port: int) -> Iterator[Api]:
     """Point Prefect at a server that schedules: PREFECT_API_URL when set, the project's server
     when one runs, else the project's server started now (UI and scheduler) for as long as the
-    command serves. Yield where its UI is."""
+    command serves."""
     from flows.server import port_taken, prefect_home, project_server, start_server
 
     _prefect_environment()
     if os.environ.get("PREFECT_API_URL"):
-        yield os.environ["PREFECT_API_URL"].removesuffix("/api")
+        yield Api(os.environ["PREFECT_API_URL"], "PREFECT_API_URL")
         return
     home = prefect_home()
     if url := project_server(home):
         os.environ["PREFECT_API_URL"] = url
-        yield url.removesuffix("/api")
+        yield Api(url, "the project's server")
         return
     server = start_server(home, port=None if port_taken(port) else port, record=True,
                           log=home / "server.log")
     os.environ["PREFECT_API_URL"] = server.api_url
     try:
-        yield server.api_url.removesuffix("/api")
+        yield Api(server.api_url, "the project's server, started for as long as this serves",
+                  started=True)
     finally:
         drain_prefect()
         server.stop()
@@ -238,14 +250,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     paths = args.paths or [DEFAULT_INPUT]
     check_run(settings, paths)
     os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "5")  # scheduled runs start promptly
-    with serving_api(args.ui_port) as ui:
+    with serving_api(args.ui_port) as api:
         from flows.pipeline import newsner_run
 
-        wait_for_prefect()
+        api.wait()
         print(f"serving deployment newsner-run/{args.name}: "
               + (f"cron {args.cron!r}" if args.cron else f"every {args.interval:g} s")
-              + f" on {', '.join(map(str, paths))}; runs in the Prefect UI at {ui}; "
-              "Ctrl-C stops it", flush=True)
+              + f" on {', '.join(map(str, paths))}; runs in the Prefect UI at "
+              f"{api.url.removesuffix('/api')} ({api.note}); Ctrl-C stops it", flush=True)
         newsner_run.serve(
             name=args.name, cron=args.cron, interval=args.interval if not args.cron else None,
             parameters={"paths": [str(p) for p in paths],
@@ -290,10 +302,10 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
     resolve_model(settings.model)
     if not (Path(settings.warehouse) / "newsner.duckdb").exists():
         raise WarehouseError(f"no warehouse at {settings.warehouse}: run `newsner run` first")
-    with prefect_api():
+    with prefect_api() as api:
         from flows.pipeline import newsner_reprocess
 
-        wait_for_prefect()
+        api.wait()
         summary = newsner_reprocess(settings)
     print(f"reprocessed {summary['n_inputs']} stored articles with {summary['model']} "
           f"{summary['model_version']}: {summary['n_mentions']} mentions; the aggregates now "

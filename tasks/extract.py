@@ -176,11 +176,17 @@ def extract_mentions(articles: pa.Table, run_id: str, *, config: NerConfig,
 
 
 def prepare(config: NerConfig, processes: int) -> None:
-    """Get NER ready while a run starts: spawn the worker pool, or load the pipeline in this
-    process on a background thread."""
+    """Get the run's models ready while it starts: spawn the NER worker pool (or load the
+    pipeline in this process) and load the language identifier, on a background thread."""
     import threading
+
+    from tasks.clean import language_identifier
+
+    def load() -> None:
+        language_identifier()
+        if not processes:
+            load_nlp(config.model, config.patterns)
 
     if processes:
         ner_pool(config, processes).warm()
-    else:
-        threading.Thread(target=load_nlp, args=(config.model, config.patterns), daemon=True).start()
+    threading.Thread(target=load, daemon=True).start()

@@ -150,33 +150,37 @@ def count_forms(text: str, mentions: Sequence[dict]) -> FormCounts:
     return found
 
 
-def _candidate_forms(text: str) -> set[str]:
-    """Return the forms of an article whose corpus counts propagation may read."""
-    view = ner_view(text)
-    forms = {view[s:e] for s, e in bare_names(view)}
+def candidate_forms(view: str, names: Sequence[tuple[int, int]]) -> set[str]:
+    """Return the forms of an article (its NER view and bare names) whose corpus counts
+    propagation may read."""
+    forms = {view[s:e] for s, e in names}
     return forms | {f.lower() for f in forms if " " not in f}
 
 
-def _missed(view: str, mentions: Sequence[dict]) -> list[tuple[int, int]]:
-    spans = sorted((m["start_char"], m["end_char"]) for m in mentions)
-    return [(s, e) for s, e in bare_names(view)
-            if not any(a < e and s < b for a, b in spans)]
+def added_mentions(text: str, mentions: Sequence[dict], corpus: FormCounts, *,
+                   view: str | None = None, names: Sequence[tuple[int, int]] | None = None,
+                   ) -> list[dict]:
+    """Return the mentions to add to one article (model mentions given), with rule and label.
 
-
-def added_mentions(text: str, mentions: Sequence[dict], corpus: FormCounts) -> list[dict]:
-    """Return the mentions to add to one article (model mentions given), with rule and label."""
-    view = ner_view(text)
+    `view` and `names` (the article's NER view and bare names) are computed when not given.
+    """
+    view = ner_view(text) if view is None else view
+    names = bare_names(view) if names is None else names
     here = _article_forms(view, mentions)
     people = _people_named_in_full(view, mentions)
+    spans = sorted((m["start_char"], m["end_char"]) for m in mentions)
+    prose: dict[int, bool] = {}
     added = []
-    for start, end in _missed(view, mentions):
+    for start, end in names:
+        if any(a < end and start < b for a, b in spans):
+            continue
         form = view[start:end]
-        line_start = view.rfind("\n", 0, start) + 1
-        line_end = view.find("\n", end) % (len(view) + 1)
-        stats = corpus.counts.get(form, Counter())
-        if (len(form) < MIN_LENGTH or not is_prose(view[line_start:line_end])
-                or (" " not in form and (form.isupper() or corpus.counts.get(
-                    form.lower(), {}).get(LOWERCASE)))):
+        stats = corpus.counts.get(form)
+        if len(form) < MIN_LENGTH or (form not in people and not stats):
+            continue  # the model never labelled this form: nothing to go by
+        stats = stats or Counter()
+        if " " not in form and (form.isupper() or corpus.counts.get(
+                form.lower(), {}).get(LOWERCASE)):
             continue
         # the model's decisions: here, and in the corpus's other articles
         elsewhere = Counter({label: n - (label in here.get(form, ())) for label, n in stats.items()
@@ -196,15 +200,21 @@ def added_mentions(text: str, mentions: Sequence[dict], corpus: FormCounts) -> l
             continue
         if labelled and stats[label] < MIN_LABELLED * seen:
             continue  # the model mostly leaves this form alone
-        added.append({"start_char": start, "end_char": end, "text": text[start:end],
-                      "label": label, "rule": rule})
+        line_start = view.rfind("\n", 0, start) + 1
+        if line_start not in prose:
+            line_end = view.find("\n", end) % (len(view) + 1)
+            prose[line_start] = is_prose(view[line_start:line_end])
+        if prose[line_start]:
+            added.append({"start_char": start, "end_char": end, "text": text[start:end],
+                          "label": label, "rule": rule})
     return added
 
 
 def propagate_article(text: str, mentions: list[dict], corpus: FormCounts,
-                      sentence_starts: Sequence[int]) -> list[dict]:
+                      sentence_starts: Sequence[int], *, view: str | None = None,
+                      names: Sequence[tuple[int, int]] | None = None) -> list[dict]:
     """Return the article's mentions with the added ones, in text order, keys assigned anew."""
-    extra = added_mentions(text, mentions, corpus)
+    extra = added_mentions(text, mentions, corpus, view=view, names=names)
     if not extra:
         return mentions
     for m in extra:
@@ -242,7 +252,8 @@ def propagate(articles: Sequence[dict], mentions: Sequence[dict], sentences: Seq
         found = by_article[article["article_id"]]
         shared = {k: found[0][k] for k in ("article_id", "model", "model_version", "run_id")
                   if found and k in found[0]}
-        for m in propagate_article(article["text"], found, corpus, starts[article["article_id"]]):
+        for m in propagate_article(article["text"], found, corpus, starts[article["article_id"]],
+                                   view=article.get("view"), names=article.get("names")):
             out.append({**shared, **m})
     return out
 
@@ -261,11 +272,19 @@ def propagate_mentions(warehouse: Warehouse, staging: Staging, *, model: str) ->
         articles = [a for a in staging.read_part("ner_input", part).select(
             ["article_id", "text"]).to_pylist() if a["article_id"] in processed]
         mentions = staging.read_part("ner_mentions", part, table="mentions").to_pylist()
-        forms = sorted({f for a in articles for f in _candidate_forms(a["text"])})
+        for article in articles:  # each article's view and bare names, worked out once
+            article["view"] = ner_view(article["text"])
+            article["names"] = bare_names(article["view"])
+        forms = sorted({f for a in articles for f in candidate_forms(a["view"], a["names"])})
         corpus = FormCounts().merge(name_form_counts(warehouse, staging, model=model, forms=forms))
         every = propagate(articles, mentions, sentences, corpus)
         staging.write("mentions", to_arrow("mentions", every), part)
-        staging.write("acronyms", to_arrow("acronyms", acronym_rows(articles, every)), part)
+        changed = {m["article_id"] for m in every if m.get("rule", "model") != "model"}
+        acronyms = staging.read_part("ner_acronyms", part, table="acronyms").to_pylist()
+        acronyms = [a for a in acronyms if a["article_id"] not in changed] + acronym_rows(
+            [a for a in articles if a["article_id"] in changed],
+            [m for m in every if m["article_id"] in changed])
+        staging.write("acronyms", to_arrow("acronyms", acronyms), part)
         added.update(m["rule"] for m in every if m.get("rule", "model") != "model")
         total += len(every)
     result = {"n_mentions": total, "n_added_article": added["article"],

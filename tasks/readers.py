@@ -447,6 +447,9 @@ def read_warc(stream: BinaryIO, *, origin: str, options: Options, start: int = 0
     from warcio.exceptions import ArchiveLoadFailed
 
     stream.seek(start)
+    while (byte := stream.read(1)) in (b"\r", b"\n"):
+        pass  # an uncompressed WARC's records end in blank lines: start at the next record
+    stream.seek(-len(byte), 1)
     records = ArchiveIterator(stream)
     skipped = 0
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 
 from prefect import task
@@ -19,10 +20,12 @@ from tasks.userfiles import Alias, read_alias_file
 from tasks.warehouse import Staging, Warehouse, resolution_inputs, to_arrow
 
 
+@cache
 def _tokens(key: str) -> tuple[str, ...]:
     return tuple(key.split(":", 1)[1].split())
 
 
+@cache
 def _kind(key: str) -> str:
     return key.split(":", 1)[0]
 

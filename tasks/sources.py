@@ -108,8 +108,9 @@ def fingerprint(path: Path, end: int) -> str:
     digest = hashlib.blake2b(digest_size=16)
     with path.open("rb") as handle:
         digest.update(handle.read(min(FINGERPRINT_BYTES, end)))
-        handle.seek(max(end - FINGERPRINT_BYTES, 0))
-        digest.update(handle.read(min(FINGERPRINT_BYTES, end)))
+        tail = max(end - FINGERPRINT_BYTES, 0)
+        handle.seek(tail)
+        digest.update(handle.read(end - tail))  # up to `end`, never past it
     digest.update(str(end).encode())
     return digest.hexdigest()
 
@@ -142,7 +143,8 @@ def plan_sources(files: Sequence[Path], urls: Sequence[str], manifest: dict[str,
             if (row["size"], row["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
                 unchanged += 1
                 continue
-            grown = (fmt in STREAMED and not gzipped and row["read_to"]
+            resumable = fmt in STREAMED and (not gzipped or fmt == "warc")  # gzip members
+            grown = (resumable and row["read_to"]
                      and stat.st_size >= row["read_to"]
                      and fingerprint(path, row["read_to"]) == row["fingerprint"])
             if grown:
@@ -204,7 +206,8 @@ def read_chunk(plan: Plan, position: tuple[int, int], reading: Reading, *, budge
             pending.append((source.location, source.location))
             index, offset = index + 1, 0
             continue
-        done = _read_file(source, offset, budget - len(chunk.records), chunk, pending, reading, plan)
+        done = _read_file(source, offset or source.start, budget - len(chunk.records), chunk,
+                          pending, reading, plan)
         if done is None:
             index, offset = index + 1, 0
         else:

@@ -39,6 +39,15 @@ REPLACED = ("entity_keys", *AGGREGATES)
 _GROUP_SCOPE = ("entity_id IN (SELECT entity_id FROM remapped) OR EXISTS (SELECT 1 FROM staged AS s "
                 "WHERE s.entity_id = {table}.entity_id AND s.{period} IS NOT DISTINCT FROM "
                 "{table}.{period} AND s.source IS NOT DISTINCT FROM {table}.source)")
+# The columns that identify a row of each replaced table (its primary or natural key).
+ROW_KEYS = {
+    "entity_keys": ("key",),
+    "entities": ("entity_id",),
+    "entity_aliases": ("entity_id", "surface", "label"),
+    "entity_daily": ("day", "entity_id", "source"),
+    "entity_weekly": ("week", "entity_id", "source"),
+    "cooccurrence": ("entity_a", "entity_b"),
+}
 SCOPES = {
     "entity_keys": "true",
     "entity_daily": _GROUP_SCOPE.format(table="entity_daily", period="day"),
@@ -531,17 +540,27 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> Committed:
                 _load_temp(con, name, staging.read(f"{name}_entities", table="entity_keys")
                            .select(["entity_id"]))
             for name in REPLACED:
+                # the run's rows replace the table's rows in scope; only those that differ are
+                # written: rows gone (or changed) are deleted by their key, new ones inserted
                 scope = SCOPES.get(name, "entity_id IN (SELECT entity_id FROM dirty)")
                 _staged_view(con, "staged_replacement", staging, name)
                 con.execute("CREATE OR REPLACE TEMP TABLE staged AS SELECT * FROM staged_replacement")
-                con.execute(f"CREATE OR REPLACE TEMP TABLE difference AS (FROM {_checked(name)} "
-                            f"WHERE {scope} EXCEPT ALL FROM staged) UNION ALL (FROM staged EXCEPT "
-                            f"ALL FROM {_checked(name)} WHERE {scope})")
-                if differ := con.execute("SELECT count(*) FROM difference").fetchone()[0]:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE gone AS (FROM {_checked(name)} "
+                            f"WHERE {scope}) EXCEPT ALL (FROM staged)")
+                con.execute(f"CREATE OR REPLACE TEMP TABLE came AS (FROM staged) EXCEPT ALL "
+                            f"(FROM {_checked(name)} WHERE {scope})")
+                differ = con.execute("SELECT (SELECT count(*) FROM gone) + "
+                                     "(SELECT count(*) FROM came)").fetchone()[0]
+                if differ:
+                    con.execute("CREATE OR REPLACE TEMP TABLE difference AS "
+                                "FROM gone UNION ALL FROM came")
                     dirty[name] = touched_partitions(con, name, "difference")
+                    same = " AND ".join(f"g.{c} IS NOT DISTINCT FROM {name}.{c}"
+                                        for c in ROW_KEYS[name])
+                    con.execute(f"DELETE FROM {_checked(name)} WHERE EXISTS "
+                                f"(SELECT 1 FROM gone AS g WHERE {same})")
+                    con.execute(f"INSERT INTO {_checked(name)} BY NAME SELECT * FROM came")
                 changed += differ
-                con.execute(f"DELETE FROM {_checked(name)} WHERE {scope}")
-                con.execute(f"INSERT INTO {_checked(name)} BY NAME SELECT * FROM staged")
             con.execute("CREATE OR REPLACE TEMP TABLE remapped_mentions AS SELECT m.* FROM mentions "
                         "AS m JOIN entity_keys AS k USING (key) WHERE m.entity_id <> k.entity_id")
             if con.execute("SELECT count(*) FROM remapped_mentions").fetchone()[0]:

@@ -331,3 +331,74 @@ def test_reprocess_with_another_model_keeps_both_and_aggregates_follow_one(prefe
     compared = rows(warehouse, "SELECT model, count(*) FROM mentions WHERE entity_id = "
                                "'person:kim jong un' GROUP BY model ORDER BY model")
     assert len(compared) == 2  # both models side by side in SQL
+
+
+def assert_lake_equals_tables(warehouse) -> None:
+    """Every table's Parquet copy (warehouse/parquet/<table>/, hive partitions) holds exactly its
+    rows in DuckDB."""
+    from tasks.warehouse import LAKE, table_names
+
+    with duckdb.connect(str(warehouse / "newsner.duckdb"), read_only=True) as con:
+        for table in table_names():
+            files = list((warehouse / "parquet" / table).rglob("*.parquet"))
+            if not files:
+                assert con.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
+                continue
+            drop = f"EXCLUDE ({LAKE[table][0]})" if table in LAKE else ""
+            lake = (f"SELECT * {drop} FROM read_parquet('{warehouse}/parquet/{table}/**/*.parquet',"
+                    " hive_partitioning = true)")
+            differ = con.execute(f"SELECT count(*) FROM (({lake}) EXCEPT ALL (FROM {table})) "
+                                 f"UNION ALL SELECT count(*) FROM ((FROM {table}) EXCEPT ALL "
+                                 f"({lake}))").fetchall()
+            assert differ == [(0,), (0,)], table
+
+
+def _export(path, items) -> None:
+    import json
+
+    with path.open("a") as out:
+        for n, day, text in items:
+            out.write(json.dumps({"id": f"x{n}", "text": text, "source": "Harbor Wire",
+                                  "published": f"{day}T09:00:00Z"}) + "\n")
+
+
+def test_a_grown_export_is_read_from_where_it_stopped_and_the_lake_rewrites_only_its_partitions(
+        prefect_server, tmp_path):
+    import os
+
+    export = tmp_path / "export.jsonl"
+    _export(export, [
+        (1, "2025-10-02", "Kim Jong-un met Vladimir Putin in Moscow on Thursday."),
+        (2, "2025-10-20", "Putin said Russia and North Korea would sign a new pact."),
+        (3, "2025-11-04", "Seoul protested after Pyongyang fired two missiles."),
+        (4, "2025-11-18", "NATO ministers met in Brussels to discuss Ukraine."),
+    ])
+    warehouse = tmp_path / "w"
+    run([export], warehouse)
+    assert_lake_equals_tables(warehouse)
+    lake = warehouse / "parquet"
+    for path in lake.rglob("*.parquet"):
+        os.utime(path, (1, 1))  # any file the next run writes has a newer time
+
+    _export(export, [(5, "2025-12-05", "Kim Jong-un praised Vladimir Putin in a letter.")])
+    summary = run([export], warehouse)
+    assert summary["n_inputs"] == 1 and summary["n_new_articles"] == 1  # only the new line
+    rewritten = {p.relative_to(lake).parts[:2] for p in lake.rglob("*.parquet")
+                 if p.stat().st_mtime > 1}
+    month = {("articles", "month=2025-12"), ("mentions", "month=2025-12"),
+             ("sentences", "month=2025-12"), ("story_signatures", "month=2025-12"),
+             ("story_bands", "month=2025-12"), ("entity_daily", "month=2025-12"),
+             ("entity_weekly", "month=2025-12")}
+    assert month <= rewritten
+    buckets = dict(rows(warehouse, """
+        SELECT 'entities', list(DISTINCT 'bucket=' || substr(md5(entity_id), 1, 1)) FROM mentions
+        WHERE run_id = ? UNION ALL
+        SELECT 'entity_aliases', list(DISTINCT 'bucket=' || substr(md5(entity_id), 1, 1))
+        FROM mentions WHERE run_id = ?""", [summary["run_id"]] * 2))
+    others = {r for r in rewritten if r not in month and r[0] not in (
+        "cooccurrence", "name_forms", "acronyms", "runs", "sources")}
+    assert {(t, b) for t, b in others} <= {(t, b) for t, bs in buckets.items() for b in bs}
+    assert ("runs", "part-0.parquet") in rewritten and ("sources", "part-0.parquet") in rewritten
+    assert not {r for r in rewritten if r[0] in ("meta", "rejects")}  # unchanged: not written
+    assert not {r for r in rewritten if r[1].startswith("month=") and r[1] != "month=2025-12"}
+    assert_lake_equals_tables(warehouse)

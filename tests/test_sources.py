@@ -1,0 +1,193 @@
+"""Sources: what a run reads, the manifest that lets it skip what it read before, and reading a
+chunk at a time from where the last chunk stopped."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tasks.fetch import FetchPolicy
+from tasks.readers import Options, read_warc
+from tasks.sources import Reading, discover, manifest_key, plan_sources, read_all, read_chunk
+
+READING = Reading(options=Options(min_chars=20), policy=FetchPolicy())
+
+
+def _jsonl(path: Path, first: int, last: int, *, append: bool = False) -> None:
+    with path.open("a" if append else "w") as out:
+        for n in range(first, last):
+            out.write(json.dumps({"id": f"a{n}", "text": f"Article number {n} is about Kim."}) + "\n")
+
+
+def _plan(paths, manifest=None, full=False):
+    files, urls = discover(paths)
+    return plan_sources(files, urls, manifest or {}, full=full)
+
+
+def _manifest_after(plan) -> dict:
+    """The manifest rows a run that read `plan` whole would store."""
+    read = read_all(plan, READING)
+    return {key: {**row, "run_id": "r"} for key, row in read.manifest.items()}
+
+
+def test_chunks_resume_where_the_last_one_stopped_and_add_up_to_a_whole_read(tmp_path):
+    _jsonl(tmp_path / "a.jsonl", 0, 7)
+    (tmp_path / "b.txt").write_text("Putin spoke in Moscow.\n")
+    _jsonl(tmp_path / "c.jsonl", 7, 12)
+    plan = _plan([tmp_path])
+    chunks, position = [], (0, 0)
+    while position is not None:
+        chunk = read_chunk(plan, position, READING, budget=3)
+        assert len(chunk.records) <= 3
+        chunks.append([r["external_id"] for r in chunk.records])
+        position = chunk.next
+    assert [len(c) for c in chunks] == [3, 3, 3, 3, 1]
+    read = [i for c in chunks for i in c]
+    assert read == [r["external_id"] for r in read_all(plan, READING).records]
+    assert read == [*(f"a{n}" for n in range(7)), str(tmp_path / "b.txt"),
+                    *(f"a{n}" for n in range(7, 12))]
+
+
+def test_an_unchanged_file_is_skipped_without_being_read(tmp_path):
+    path = tmp_path / "a.jsonl"
+    _jsonl(path, 0, 3)
+    manifest = _manifest_after(_plan([tmp_path]))
+    again = _plan([tmp_path], manifest)
+    assert again.sources == () and again.n_unchanged == 1
+    assert read_all(again, READING).records == []
+    assert [s.location for s in _plan([tmp_path], manifest, full=True).sources] == [str(path)]
+
+
+def test_a_grown_jsonl_file_is_read_from_where_the_last_run_stopped(tmp_path):
+    path = tmp_path / "a.jsonl"
+    _jsonl(path, 0, 3)
+    manifest = _manifest_after(_plan([tmp_path]))
+    assert manifest[manifest_key(path)]["read_to"] == path.stat().st_size
+    _jsonl(path, 3, 5, append=True)
+    grown = _plan([tmp_path], manifest)
+    assert grown.sources[0].start == manifest[manifest_key(path)]["read_to"]
+    assert [r["external_id"] for r in read_all(grown, READING).records] == ["a3", "a4"]
+
+
+def test_a_changed_file_is_read_again_from_the_start(tmp_path):
+    path = tmp_path / "a.jsonl"
+    _jsonl(path, 0, 3)
+    manifest = _manifest_after(_plan([tmp_path]))
+    _jsonl(path, 10, 14)  # rewritten, longer: its first bytes are not the ones read before
+    changed = _plan([tmp_path], manifest)
+    assert changed.sources[0].start == 0
+    assert [r["external_id"] for r in read_all(changed, READING).records] == [
+        "a10", "a11", "a12", "a13"]
+
+
+def test_a_line_without_its_newline_is_read_again_once_it_is_whole(tmp_path):
+    path = tmp_path / "a.jsonl"
+    _jsonl(path, 0, 2)
+    with path.open("a") as out:
+        out.write(json.dumps({"id": "half", "text": "A line still being written."}))
+    first = read_all(_plan([tmp_path]), READING)
+    assert [r["external_id"] for r in first.records] == ["a0", "a1", "half"]
+    manifest = {k: {**row, "run_id": "r"} for k, row in first.manifest.items()}
+    with path.open("a") as out:
+        out.write("\n")
+    _jsonl(path, 2, 3, append=True)
+    again = read_all(_plan([tmp_path], manifest), READING)
+    assert [r["external_id"] for r in again.records] == ["half", "a2"]  # "half" dedupes by hash
+
+
+def test_a_grown_csv_file_is_read_from_where_it_stopped_with_its_header(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text('id,text\nc1,"Kim spoke, at length."\nc2,Putin listened.\n')
+    manifest = _manifest_after(_plan([tmp_path]))
+    with path.open("a") as out:
+        out.write('c3,"Seoul answered,\nin two lines."\n')
+    records = read_all(_plan([tmp_path], manifest), READING).records
+    assert [(r["external_id"], r["text"]) for r in records] == [
+        ("c3", "Seoul answered,\nin two lines.")]
+
+
+def _warc(path: Path, pages: list[tuple[str, str]], *, gzip: bool = True) -> None:
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    with path.open("wb") as out:
+        writer = WARCWriter(out, gzip=gzip)
+        writer.write_record(writer.create_warc_record(
+            "https://news.example/", "warcinfo", payload=io.BytesIO(b"software: test")))
+        for url, body in pages:
+            writer.write_record(writer.create_warc_record(
+                url, "request", payload=io.BytesIO(f"GET {url} HTTP/1.1\r\n\r\n".encode())))
+            kind = "image/png" if url.endswith(".png") else "text/html; charset=utf-8"
+            headers = StatusAndHeaders("200 OK", [("Content-Type", kind)], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(
+                url, "response", payload=io.BytesIO(body.encode()), http_headers=headers))
+
+
+def _page(title: str) -> str:
+    body = " ".join(f"{title} sentence {n} about Kim Jong-un and Vladimir Putin." for n in range(8))
+    return f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1><p>{body}" \
+           "</p></article></body></html>"
+
+
+@pytest.mark.parametrize("gzip", [True, False])
+def test_a_warc_file_gives_each_html_response_as_a_page_and_counts_the_rest(tmp_path, gzip):
+    path = tmp_path / ("crawl.warc.gz" if gzip else "crawl.warc")
+    _warc(path, [("https://news.example/a", _page("First")), ("https://news.example/logo.png",
+                                                               "PNG"),
+                 ("https://news.example/b", _page("Second"))], gzip=gzip)
+    with path.open("rb") as stream:
+        items = list(read_warc(stream, origin=str(path), options=Options(min_chars=20)))
+    pages = [i.record for i in items if i.record]
+    assert [(p["url"], p["title"]) for p in pages] == [("https://news.example/a", "First"),
+                                                      ("https://news.example/b", "Second")]
+    assert all(p["fetched_at"] is not None for p in pages)
+    assert sum(i.skipped for i in items) == 5  # warcinfo, three requests, the image
+    # every page says where it ends: reading from there gives the pages after it
+    with path.open("rb") as stream:
+        rest = [i.record["url"] for i in read_warc(stream, origin=str(path),
+                                                   options=Options(min_chars=20),
+                                                   start=items[0].end) if i.record]
+    assert rest == ["https://news.example/b"]
+
+
+def test_a_grown_warc_file_is_read_from_its_last_whole_record(tmp_path):
+    path = tmp_path / "crawl.warc.gz"
+    _warc(path, [("https://news.example/a", _page("First"))])
+    manifest = _manifest_after(_plan([tmp_path]))
+    more = tmp_path / "more.warc.gz"
+    _warc(more, [("https://news.example/b", _page("Second"))])
+    with path.open("ab") as out:
+        out.write(more.read_bytes())
+    more.unlink()
+    records = read_all(_plan([tmp_path], manifest), READING).records
+    assert [r["url"] for r in records] == ["https://news.example/b"]
+
+
+def test_a_damaged_warc_file_is_a_reject(tmp_path):
+    path = tmp_path / "broken.warc.gz"
+    path.write_bytes(b"\x1f\x8b\x08\x00garbage" * 10)
+    read = read_all(_plan([tmp_path]), READING)
+    assert read.records == [] and [r["reason"] for r in read.rejects] == ["bad_warc"]
+
+
+def test_symlink_loops_and_hidden_entries_are_not_followed(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "one.txt").write_text("Kim spoke.")
+    os.symlink(tmp_path, tmp_path / "a" / "loop")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "x.txt").write_text("no")
+    assert discover([tmp_path]) == ([tmp_path / "a" / "one.txt"], [])
+
+
+def test_a_file_that_vanishes_before_it_is_read_is_an_unreadable_reject(tmp_path):
+    path = tmp_path / "gone.txt"
+    path.write_text("Kim spoke.")
+    plan = _plan([tmp_path])
+    path.unlink()
+    read = read_all(plan, READING)
+    assert read.records == []
+    assert [(r["reason"], r["input_path"]) for r in read.rejects] == [("unreadable", str(path))]
