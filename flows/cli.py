@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import errno
 import os
 import signal
 import sys
@@ -39,7 +40,10 @@ def format_summary(summary: dict) -> str:
         f"  mentions: {summary['n_mentions']} new",
         f"  rejects:  {summary['n_rejects']}" + (f" ({rejects})" if rejects else ""),
     ]
-    if not summary["changed"]:
+    if summary["changed"]:
+        lines.append(f"  commit:   the warehouse was held for writing "
+                     f"{summary['stage_seconds'].get('write_window', 0):.2f} s (readers wait)")
+    else:
         lines.append("  nothing new: the warehouse is unchanged")
     lines += ["", "top entities in the warehouse:"]
     top = summary["top_entities"]
@@ -317,7 +321,9 @@ def _warehouse(args: argparse.Namespace):
     from tasks.settings import Settings
     from tasks.warehouse import Warehouse
 
-    return Warehouse(Path(args.warehouse) if args.warehouse else Settings().warehouse)
+    settings = Settings()
+    return Warehouse(Path(args.warehouse) if args.warehouse else settings.warehouse,
+                     settings.lock_wait)
 
 
 def _print_rows(columns: Sequence[str], rows: Sequence[Sequence], *, as_csv: bool) -> None:
@@ -468,6 +474,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = ".".join(map(str, first["loc"]))
         print(f"newsner: error: setting {where}: {first['msg']}", file=sys.stderr)
         return 2
+    except BaseException as err:
+        if stopped(err):
+            print("newsner: stopped by a signal; the warehouse keeps its last complete run, and "
+                  "the next run does the rest of this one's work", file=sys.stderr)
+            return 128 + signal.SIGTERM if not isinstance(err, KeyboardInterrupt) else 130
+        if not disk_full(err):
+            raise
+        print(f"newsner: error: no room to write ({err_text(err)}): free disk space (or raise "
+              "the file-size limit) and run again; the warehouse keeps its last complete run",
+              file=sys.stderr)
+        return 1
+
+
+def _chain(err: BaseException | None) -> Iterator[BaseException]:
+    while err is not None:
+        yield err
+        err = err.__cause__ or err.__context__
+
+
+def stopped(err: BaseException) -> bool:
+    """True when `err` comes from Ctrl-C or SIGTERM (Prefect raises TerminationSignal for it, and
+    a DuckDB query it lands in reports 'Query interrupted')."""
+    return any(isinstance(e, KeyboardInterrupt) or type(e).__name__ == "TerminationSignal"
+               or str(e) == "Query interrupted" for e in _chain(err))
+
+
+_DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def disk_full(err: BaseException) -> bool:
+    """True when `err` (or what caused it) says the disk, a quota or a file-size limit is full."""
+    return any(isinstance(e, OSError) and e.errno in _DISK_FULL
+               or any(os.strerror(code) in str(e) for code in _DISK_FULL)  # DuckDB's, Arrow's
+               for e in _chain(err))
+
+
+def err_text(err: BaseException) -> str:
+    return " ".join(str(err).split())[:200]
 
 
 if __name__ == "__main__":

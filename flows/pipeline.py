@@ -12,6 +12,7 @@ from prefect.runtime import flow_run
 
 from tasks.aggregate import aggregate_entities
 from tasks.extract import NerConfig, close_pools, extract_mentions, ner_processes, prepare
+from tasks.faults import fault_point
 from tasks.ingest import ingest_chunk, plan_inputs, planned_bytes
 from tasks.ner import model_language
 from tasks.propagate import propagate_mentions
@@ -46,7 +47,8 @@ def prepare_ner(settings: Settings, paths: list[str]) -> None:
 def start_run(inputs: tuple[str, ...], settings: Settings) -> Run:
     """Return the run: its id (the Prefect flow run's), inputs, warehouse and model."""
     return Run(run_id=flow_run.get_id() or uuid.uuid4().hex, inputs=inputs,
-               warehouse=Warehouse(Path(settings.warehouse)), model=settings.model)
+               warehouse=Warehouse(Path(settings.warehouse), settings.lock_wait),
+               model=settings.model)
 
 
 class NerStream:
@@ -80,6 +82,7 @@ class NerStream:
             self.run.staging.write(f"ner_{name}" if name in ("mentions", "acronyms") else name,
                                    table, part)
         self.model_version = found["model_version"]
+        fault_point("ner:staged")
         self.counts.update({k: v for k, v in found.items() if k.startswith(("n_", "seconds_"))})
 
 

@@ -14,7 +14,10 @@ from tasks.reasons import reject
 
 # Spaces that are not U+0020, and characters that are invisible in text but break tokens.
 _SPACES = re.compile(r"[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
-_INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# (zero-width and bidirectional controls, soft hyphens, C0 controls, lone surrogates from JSON
+# escapes such as "\ud800", which no UTF-8 file can hold)
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad\ud800-\udfff]"
+                        r"|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _RUNS_OF_SPACES = re.compile(r" {2,}")
 # A trailing byline: "By Guy Birchall", "By Hana Lee and Tomas Reyes", "BY A. SMITH, B. JONES".
 _BYLINE = re.compile(r"^(?:by|BY|By)\s+(?P<names>[^\W\d_][^\n]{0,120})$")

@@ -183,9 +183,12 @@ def prepare(config: NerConfig, processes: int) -> None:
     from tasks.clean import language_identifier
 
     def load() -> None:
-        language_identifier()
-        if not processes:
-            load_nlp(config.model, config.patterns)
+        try:
+            language_identifier()
+            if not processes:
+                load_nlp(config.model, config.patterns)
+        except Exception:  # noqa: BLE001 - the task that needs the model loads it again and
+            pass           # reports what went wrong there, in the run
 
     if processes:
         ner_pool(config, processes).warm()

@@ -1,9 +1,11 @@
 """Named moments of a run at which a crash test can kill it.
 
 `NEWSNER_FAULT=<moment>` makes the run SIGKILL itself when it reaches that moment
-(`NEWSNER_FAULT=<moment>@<n>`: the n-th time, from 1). Nothing happens without the variable: the
-check is one environment lookup. The kill tests use these to stop runs before, during and after
-the commit's statements and the export, and check the warehouse each time.
+(`NEWSNER_FAULT=<moment>@<n>`: the n-th time, from 1); with `NEWSNER_FAULT_ACTION=disk-full` the
+disk fills up there instead: from that moment no file can grow; with `pause:<seconds>` the run
+waits there (a commit held open). Nothing happens without the
+variable: the check is one environment lookup. The crash tests use these to stop runs before,
+during and after the commit's statements and the export, and check the warehouse each time.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import signal
 MOMENTS = (
     "plan:done",
     "chunk:read",
+    "chunk:cleaned",
+    "chunk:half-staged",
     "chunk:staged",
     "ner:staged",
     "propagate:part",
@@ -46,5 +50,18 @@ def fault_point(moment: str) -> None:
     if name != moment:
         return
     _SEEN[moment] = _SEEN.get(moment, 0) + 1
-    if _SEEN[moment] >= int(nth or 1):
+    if _SEEN[moment] < int(nth or 1):
+        return
+    action = os.environ.get("NEWSNER_FAULT_ACTION", "kill")
+    if action == "disk-full":
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # writes now fail with EFBIG
+    elif action.startswith("pause:"):  # hold the run here (a commit held open on purpose)
+        import sys
+        import time
+
+        print(f"newsner: fault: paused at {moment}", file=sys.stderr, flush=True)
+        time.sleep(float(action.removeprefix("pause:")))
+    else:
         os.kill(os.getpid(), signal.SIGKILL)

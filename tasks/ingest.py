@@ -11,6 +11,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.clean import clean_records, reject_rows
+from tasks.faults import fault_point
 from tasks.fetch import FetchPolicy
 from tasks.readers import Options
 from tasks.settings import Settings
@@ -58,6 +59,7 @@ def plan_inputs(warehouse: Warehouse, paths: Sequence[str], *, full: bool = Fals
     plan = plan_sources(files, urls, manifest, full=full)
     stage_logger().info("plan: %d sources to read, %d unchanged since the last run (%.2f s)",
                         len(plan.sources), plan.n_unchanged, time.perf_counter() - start)
+    fault_point("plan:done")
     return plan
 
 
@@ -69,9 +71,11 @@ def ingest_chunk(warehouse: Warehouse, staging: Staging, run_id: str, plan: Plan
     rows as part `part`. Return the counts and the position the next chunk starts from."""
     times = {"seconds_read": time.perf_counter()}
     chunk = read_chunk(plan, position, reading_for(settings), budget=settings.chunk_size)
+    fault_point("chunk:read")
     times["seconds_clean"] = time.perf_counter()
     articles, rejects, duplicates = clean_records(chunk.records, max_chars=settings.max_chars,
                                                   model_language=model_language)
+    fault_point("chunk:cleaned")
     stored, staged = known_article_ids(warehouse, [a["article_id"] for a in articles], staging)
     new = [a for a in articles if a["article_id"] not in stored | staged]
     times["seconds_stories"] = time.perf_counter()
@@ -81,6 +85,7 @@ def ingest_chunk(warehouse: Warehouse, staging: Staging, run_id: str, plan: Plan
     times["seconds_stage"] = time.perf_counter()
     staging.write("articles", to_arrow("articles", [{**a, "run_id": run_id} for a in new]), part)
     staging.write("ner_input", to_arrow("articles", new).select(NER_INPUT), part)
+    fault_point("chunk:half-staged")  # a part's tables are written one by one
     staging.write("story_signatures", to_arrow("story_signatures", signatures), part)
     staging.write("story_bands", to_arrow("story_bands", bands), part)
     staging.write("rejects", to_arrow("rejects", reject_rows(chunk.rejects + rejects, run_id)), part)
@@ -95,6 +100,7 @@ def ingest_chunk(warehouse: Warehouse, staging: Staging, run_id: str, plan: Plan
               "n_skipped_records": chunk.n_skipped_records,
               "n_not_modified": chunk.n_not_modified}
     stage_logger().info("chunk %d: %s", part, counts)
+    fault_point("chunk:staged")
     return {**counts, **seconds, "next": chunk.next}
 
 

@@ -23,6 +23,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.canonical import assign_entities
+from tasks.faults import fault_point
 from tasks.ner import NAME_PARTICLES, acronym_rows, ner_view
 from tasks.timing import stage_logger, timed
 from tasks.warehouse import Staging, Warehouse, name_form_counts, to_arrow
@@ -285,8 +286,10 @@ def propagate_mentions(warehouse: Warehouse, staging: Staging, *, model: str) ->
             [a for a in articles if a["article_id"] in changed],
             [m for m in every if m["article_id"] in changed])
         staging.write("acronyms", to_arrow("acronyms", acronyms), part)
+        fault_point("propagate:part")
         added.update(m["rule"] for m in every if m.get("rule", "model") != "model")
         total += len(every)
+    fault_point("propagate:done")
     result = {"n_mentions": total, "n_added_article": added["article"],
               "n_added_corpus": added["corpus"]}
     stage_logger().info("propagated: %s", result)

@@ -236,7 +236,7 @@ def read_csv(stream: BinaryIO, *, origin: str, options: Options, start: int = 0,
             ends.append(end)
             yield "" if line is None else line.decode("utf-8", errors="replace")
 
-    reader = csv.reader(decoded())
+    reader = csv.reader(decoded(), strict=True)  # an unclosed quote is an error, not a cell
     while True:
         try:
             row = next(reader)
@@ -454,6 +454,12 @@ def read_warc(stream: BinaryIO, *, origin: str, options: Options, start: int = 0
     skipped = 0
     try:
         for record in records:
+            if record.format != "warc" or not record.rec_type:  # warcio reads any text as an
+                # old ARC record, and a truncated file as a record without a type
+                yield Item(reject=reject(origin, "bad_warc", f"{origin}: no WARC record at byte "
+                                         f"{records.get_record_offset()} (truncated, or not WARC)"),
+                           skipped=skipped)
+                return
             url = record.rec_headers.get_header("WARC-Target-URI")
             content_type = (record.http_headers.get_header("Content-Type", "") if
                             record.http_headers else "").split(";")[0].strip().lower()

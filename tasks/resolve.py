@@ -15,6 +15,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.canonical import LABEL_CLASS, display_name, entity_key, key_tokens
+from tasks.faults import fault_point
 from tasks.timing import stage_logger, timed
 from tasks.userfiles import Alias, read_alias_file
 from tasks.warehouse import Staging, Warehouse, resolution_inputs, to_arrow
@@ -247,6 +248,7 @@ def resolve_entities(warehouse: Warehouse, staging: Staging, *, alias_file: Path
     counts, acronyms, caps_keys = resolution_inputs(warehouse, staging, caps_share=CAPS_SHARE)
     rows = resolve_keys(counts, acronyms, aliases, caps_keys=caps_keys, counts=counts)
     staging.write("entity_keys", to_arrow("entity_keys", rows))
+    fault_point("resolve:staged")
     counts = {"n_keys": len(rows), "n_merged": sum(r["rule"] != "self" for r in rows)}
     stage_logger().info("resolved: %s", counts)
     return counts

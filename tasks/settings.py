@@ -50,3 +50,5 @@ class Settings(BaseSettings):
     story_threshold: float = Field(default=0.7, gt=0, le=1)
     # Read every input again, ignoring what the warehouse's manifest says was read (--full).
     full: bool = False
+    # Seconds a reader waits for a run's commit to end (and a commit for readers to close).
+    lock_wait: float = Field(default=60.0, ge=0)

@@ -4,6 +4,7 @@ and publish its summary."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from tasks.faults import fault_point
 from tasks.ner import installed_version
 from tasks.timing import stage_logger
 from tasks.warehouse import (
@@ -21,6 +23,7 @@ from tasks.warehouse import (
     articles_to_reprocess,
     commit_run,
     export_parquet,
+    lake_needs_export,
     load_sql,
     migrate,
     query,
@@ -83,6 +86,15 @@ def summary_table(summary: dict, mentions_by_label: dict[str, int],
     return [{"measure": measure, "value": value} for measure, value in rows]
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()|<>~])")
+
+
+def cell(value) -> str:
+    """Return `value` as the text of a markdown table cell: markdown and HTML shown as written,
+    never interpreted (names come from the news, and the news can hold anything)."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(str(value).split()))
+
+
 def summary_markdown(summary: dict, movers: list[tuple]) -> str:
     """Return the run's markdown report: counts, top entities and top movers."""
     lines = [f"# newsner run `{summary['run_id']}`", "",
@@ -90,12 +102,12 @@ def summary_markdown(summary: dict, movers: list[tuple]) -> str:
              f"{summary['n_mentions']} mentions, {summary['n_rejects']} rejects "
              f"({summary['model']} {summary['model_version']}).", "",
              "## Top entities", "", "| entity | label | mentions | articles |", "|---|---|---|---|"]
-    lines += [f"| {e['name']} | {e['label']} | {e['n_mentions']} | {e['n_articles']} |"
+    lines += [f"| {cell(e['name'])} | {e['label']} | {e['n_mentions']} | {e['n_articles']} |"
               for e in summary["top_entities"]]
     lines += ["", "## Top movers (latest day against the 28-day baseline)", ""]
     if movers:
         lines += ["| entity | label | mentions | baseline | z |", "|---|---|---|---|---|"]
-        lines += [f"| {n} | {lab} | {m} | {b} | {z} |" for n, lab, m, b, z in movers]
+        lines += [f"| {cell(n)} | {lab} | {m} | {b} | {z} |" for n, lab, m, b, z in movers]
     else:
         lines.append("No entity has enough mentions on its latest day yet.")
     return "\n".join(lines) + "\n"
@@ -146,7 +158,8 @@ def commit(run: Run, stages: list[dict], *, top: int = 10) -> dict:
     }
     committed = commit_run(run.warehouse, run.staging, row)
     changed = committed.changed
-    if changed or not run.warehouse.parquet_dir.exists():
+    seconds["write_window"] = committed.write_seconds
+    if changed or lake_needs_export(run.warehouse):
         export_parquet(run.warehouse, committed.dirty)
     columns, top_rows = query(run.warehouse, load_sql("top"), {"label": None, "limit": top})
     seconds["commit"] = round(time.perf_counter() - start, 3)
@@ -154,6 +167,7 @@ def commit(run: Run, stages: list[dict], *, top: int = 10) -> dict:
                "changed": changed, "rejects_by_reason": dict(by_reason.most_common()),
                "top_entities": [dict(zip(columns, r, strict=True)) for r in top_rows]}
     publish_artifacts(summary, dict(mentions_by_label), run.warehouse)
+    fault_point("summary:done")
     stage_logger().info("committed run %s: %d new articles, %d mentions, %d rejects",
                         run.run_id, row["n_new_articles"], row["n_mentions"], row["n_rejects"])
     return summary

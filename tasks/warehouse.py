@@ -7,9 +7,11 @@ in one transaction, so a run killed at any moment leaves the warehouse as it was
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tasks.errors import WarehouseError
+from tasks.faults import fault_point
 
 DB_NAME = "newsner.duckdb"
 PARQUET_DIR = "parquet"
@@ -198,9 +201,10 @@ def to_arrow(table: str, rows: Sequence[dict]) -> pa.Table:
 
 @dataclass(frozen=True)
 class Warehouse:
-    """Paths of one warehouse folder."""
+    """Paths of one warehouse folder, and how long to wait for another process's lock on it."""
 
     root: Path
+    lock_wait: float = 60.0  # seconds a reader waits for a commit (and a commit for readers)
 
     @property
     def db_path(self) -> Path:
@@ -300,13 +304,35 @@ def ensure_unlocked(warehouse: Warehouse) -> None:
         fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _open(warehouse: Warehouse, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open the database file. DuckDB lets one process write it, or any number read it, at a
+    time: a reader arriving during a run's commit, or a commit arriving while readers are open,
+    waits for the other (up to warehouse.lock_wait seconds) instead of failing."""
+    deadline, delay = time.monotonic() + warehouse.lock_wait, 0.02
+    while True:
+        try:
+            return duckdb.connect(str(warehouse.db_path), read_only=read_only)
+        except duckdb.IOException as err:
+            locked = "lock" in str(err).lower()
+            if not locked:
+                raise WarehouseError(f"cannot open {warehouse.db_path}: {err}".splitlines()[0]
+                                     ) from None
+            if time.monotonic() > deadline:
+                raise WarehouseError(
+                    f"{warehouse.db_path} is being written by a newsner run for more than "
+                    f"{warehouse.lock_wait:g} s (NEWSNER_LOCK_WAIT); try again, or read the last "
+                    f"committed state in {warehouse.parquet_dir}/ meanwhile" if read_only else
+                    f"{warehouse.db_path} stays open in other processes for more than "
+                    f"{warehouse.lock_wait:g} s (a DuckDB shell, a notebook?): close them, then "
+                    "run again") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
 @contextmanager
 def _connect_raw(warehouse: Warehouse, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the database file itself, whatever its schema version."""
-    try:
-        con = duckdb.connect(str(warehouse.db_path), read_only=read_only)
-    except duckdb.IOException as err:
-        raise WarehouseError(f"cannot open {warehouse.db_path}: {err}".splitlines()[0]) from None
+    con = _open(warehouse, read_only=read_only)
     try:
         yield con
     finally:
@@ -365,7 +391,8 @@ def migrate(warehouse: Warehouse) -> tuple[list[Migration], Path | None]:
             create_views(con)
             con.commit()
         except BaseException:
-            con.rollback()
+            with suppress(duckdb.Error):  # a failed COMMIT has ended the transaction already;
+                con.rollback()            # the error that ended it is the one to report
             raise
     return pending, backup
 
@@ -503,10 +530,12 @@ def compute_aggregates(warehouse: Warehouse, staging: Staging, *, model: str) ->
 
 @dataclass
 class Committed:
-    """What a commit did: whether anything changed, and the lake partitions it touched."""
+    """What a commit did: whether anything changed, the lake partitions it touched, and how long
+    it held the file for writing (readers wait that long at most)."""
 
     changed: bool
     dirty: dict[str, set[str] | None]
+    write_seconds: float = 0.0
 
 
 def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> Committed:
@@ -515,8 +544,11 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> Committed:
     Nothing changes (not even `runs`) when the run brings nothing new.
     """
     dirty: dict[str, set[str] | None] = {}
+    opened = None
     with _connect(warehouse, read_only=False) as con:
+        opened = time.perf_counter()
         con.begin()
+        fault_point("commit:begin")
         try:
             changed = 0
             for name in STORED:
@@ -528,14 +560,17 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> Committed:
                     dirty[name] = (touched_partitions(con, name, "incoming")
                                    if name in LAKE else EVERYTHING)
                 changed += added
+                fault_point("commit:stored")
             _staged_view(con, "incoming", staging, "name_forms")
             if added := con.execute(load_sql("add_name_forms")).fetchone()[0]:
                 dirty["name_forms"] = touched_partitions(con, "name_forms", "incoming")
             changed += added
+            fault_point("commit:name-forms")
             _staged_view(con, "incoming", staging, "sources")
             if added := run_script(con, load_sql("update_sources"), {"run_id": run["run_id"]})[0][0]:
                 dirty["sources"] = EVERYTHING
             changed += added
+            fault_point("commit:sources")
             for name in ("dirty", "remapped"):
                 _load_temp(con, name, staging.read(f"{name}_entities", table="entity_keys")
                            .select(["entity_id"]))
@@ -561,12 +596,14 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> Committed:
                                 f"(SELECT 1 FROM gone AS g WHERE {same})")
                     con.execute(f"INSERT INTO {_checked(name)} BY NAME SELECT * FROM came")
                 changed += differ
+                fault_point("commit:replaced")
             con.execute("CREATE OR REPLACE TEMP TABLE remapped_mentions AS SELECT m.* FROM mentions "
                         "AS m JOIN entity_keys AS k USING (key) WHERE m.entity_id <> k.entity_id")
             if con.execute("SELECT count(*) FROM remapped_mentions").fetchone()[0]:
                 dirty["mentions"] = dirty.get("mentions", set()) | touched_partitions(
                     con, "mentions", "remapped_mentions")
                 changed += con.execute(load_sql("apply_entity_keys")).fetchone()[0]
+            fault_point("commit:keys-applied")
             if aggregate_model(con) != run["model"]:
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('aggregate_model', ?)",
                             [run["model"]])
@@ -576,16 +613,21 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> Committed:
                 con.register("run_row", to_arrow("runs", [run]))
                 con.execute("INSERT INTO runs BY NAME SELECT * FROM run_row")
                 dirty["runs"] = EVERYTHING
+                note_pending_export(warehouse, dirty)  # a kill before the export ends: redone
+                fault_point("commit:before-commit")
                 con.commit()
+                fault_point("commit:committed")
             else:
                 con.rollback()
         except BaseException:
-            con.rollback()
+            with suppress(duckdb.Error):  # a failed COMMIT has ended the transaction already;
+                con.rollback()            # the error that ended it is the one to report
             raise
+    write_seconds = time.perf_counter() - opened  # from opening to closing, checkpoint included
     shutil.rmtree(staging.root, ignore_errors=True)
     with suppress(OSError):
         staging.root.parent.rmdir()  # .staging itself, once no run uses it
-    return Committed(bool(changed), dirty if changed else {})
+    return Committed(bool(changed), dirty if changed else {}, round(write_seconds, 3))
 
 
 # The Parquet lake: warehouse/parquet/<table>/, in hive layout. Tables that grow with the news are
@@ -610,6 +652,42 @@ LAKE = {
 }
 EVERYTHING = None  # a table changed as a whole (or not partitioned)
 LAKE_MARK = "_schema_version"
+LAKE_PENDING = "_pending.json"  # partitions committed but not yet exported (a run was stopped)
+
+
+def _pending(root: Path) -> dict[str, set[str] | None]:
+    try:
+        saved = json.loads((root / LAKE_PENDING).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {name: None if values is None else set(values) for name, values in saved.items()}
+
+
+def _merge_dirty(a: dict[str, set[str] | None], b: dict[str, set[str] | None],
+                 ) -> dict[str, set[str] | None]:
+    out = dict(a)
+    for name, values in b.items():
+        out[name] = (EVERYTHING if values is EVERYTHING or (name in out and out[name] is EVERYTHING)
+                     else out.get(name, set()) | values)
+    return out
+
+
+def note_pending_export(warehouse: Warehouse, dirty: dict[str, set[str] | None]) -> None:
+    """Record, before a commit, the lake partitions it will change: an export stopped half-way
+    (or never started) is completed by the next run, even one that brings nothing new."""
+    root = warehouse.parquet_dir
+    if not root.exists():
+        return  # no lake yet: the next export writes it whole
+    pending = _merge_dirty(_pending(root), dirty)
+    tmp = root / f".{LAKE_PENDING}.tmp"
+    tmp.write_text(json.dumps({k: None if v is None else sorted(v) for k, v in pending.items()}))
+    os.replace(tmp, root / LAKE_PENDING)
+
+
+def lake_needs_export(warehouse: Warehouse) -> bool:
+    """True when the lake is missing or a stopped run left partitions to export."""
+    root = warehouse.parquet_dir
+    return not (root / LAKE_MARK).exists() or (root / LAKE_PENDING).exists()
 
 
 def _with_partition(table: str, rows: str = "") -> str:
@@ -644,6 +722,8 @@ def export_parquet(warehouse: Warehouse, dirty: dict[str, set[str] | None] | Non
     current = str(schema_version())
     if dirty is not None and not (mark.exists() and mark.read_text() == current):
         dirty = None  # a new lake, or one written before a migration: write it all
+    if dirty is not None:
+        dirty = _merge_dirty(dirty, _pending(root))
     touched: list[Path] = []
     with _connect(warehouse, read_only=True) as con:
         for name in table_names():
@@ -666,6 +746,7 @@ def export_parquet(warehouse: Warehouse, dirty: dict[str, set[str] | None] | Non
                                    f"WHERE {column} = ?", [value]).fetch_arrow_table()
                 if rows.num_rows:
                     _write_atomically(rows, target)
+                    fault_point("export:partition")
                 elif target.exists():
                     target.unlink()
                     with suppress(OSError):
@@ -674,6 +755,8 @@ def export_parquet(warehouse: Warehouse, dirty: dict[str, set[str] | None] | Non
     root.mkdir(parents=True, exist_ok=True)
     if dirty is None or not mark.exists():
         mark.write_text(current)
+    (root / LAKE_PENDING).unlink(missing_ok=True)
+    fault_point("export:done")
     return touched
 
 

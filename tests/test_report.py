@@ -61,3 +61,25 @@ def test_report_renders_in_headless_chromium_without_console_errors(warehouse, t
     assert len(colours) > 50  # not a blank page: text, bars, lines in several colours
     blue = sum(n for n, rgb in colours if rgb == (0x25, 0x63, 0xEB))
     assert blue > 500  # the bars of the top-entities chart are drawn
+
+
+HOSTILE_NAME = "<script>alert(1)</script> **Kim** [Putin](javascript:x) | Seoul"
+
+
+def test_names_from_the_news_are_shown_as_written_in_charts_and_run_artifacts():
+    from tasks.store import summary_markdown
+
+    svg = bar_chart("t", [(HOSTILE_NAME, 3, None)], chart_id="c")
+    svg += network_chart("n", {"a": HOSTILE_NAME, "b": "x"}, [("a", "b", 2)], chart_id="n")
+    assert "<script>" not in svg and "&lt;script&gt;alert(1)&lt;/script&gt;" in svg
+    summary = {"run_id": "r", "n_inputs": 1, "n_new_articles": 1, "n_mentions": 1, "n_rejects": 0,
+               "model": "m", "model_version": "1", "top_entities": [
+                   {"name": HOSTILE_NAME, "label": "PERSON", "n_mentions": 1, "n_articles": 1}]}
+    markdown = summary_markdown(summary, [(HOSTILE_NAME, "PERSON", 3, 1.0, 2.0)])
+    rows = [line for line in markdown.splitlines() if "alert" in line]
+    assert len(rows) == 2
+    for row in rows:  # every markdown and HTML character escaped: the cells stay where they are
+        assert "<script>" not in row and "**Kim**" not in row and "](" not in row
+        assert "\\<script\\>alert\\(1\\)\\</script\\> \\*\\*Kim\\*\\* \\[Putin\\]" in row
+    assert rows[0].count("|") - rows[0].count("\\|") == 5
+    assert rows[1].count("|") - rows[1].count("\\|") == 6

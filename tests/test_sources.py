@@ -191,3 +191,26 @@ def test_a_file_that_vanishes_before_it_is_read_is_an_unreadable_reject(tmp_path
     read = read_all(plan, READING)
     assert read.records == []
     assert [(r["reason"], r["input_path"]) for r in read.rejects] == [("unreadable", str(path))]
+
+
+def test_a_file_that_vanishes_between_plan_and_read_is_rejected_as_unreadable(tmp_path):
+    gone, kept, locked = tmp_path / "gone.txt", tmp_path / "kept.txt", tmp_path / "locked.txt"
+    for path in (gone, kept, locked):
+        path.write_text(f"Kim Jong-un met Vladimir Putin in Moscow ({path.stem}).")
+    plan = _plan([tmp_path])
+    gone.unlink()  # deleted after the plan saw it
+    locked.chmod(0)
+    try:
+        if os.access(locked, os.R_OK):  # root reads anything: only the vanished file is tested
+            locked.chmod(0o644)
+            expected = {"gone.txt": "unreadable"}
+        else:
+            expected = {"gone.txt": "unreadable", "locked.txt": "unreadable"}
+        read = read_all(plan, READING)
+    finally:
+        locked.chmod(0o644)
+    assert {Path(r["input_path"]).name: r["reason"] for r in read.rejects} == expected
+    assert "No such file" in next(r["detail"] for r in read.rejects
+                                  if r["input_path"].endswith("gone.txt"))
+    assert {Path(r["input_path"]).name for r in read.records} == {"kept.txt"} | (
+        set() if "locked.txt" in expected else {"locked.txt"})

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -29,6 +31,10 @@ def feed(base: str) -> bytes:
 
 class Handler(BaseHTTPRequestHandler):
     hits: Counter = Counter()
+    agents: list = []           # the User-Agent of every request
+    in_flight = [0, 0]          # requests being answered now, the most at once
+    lock = threading.Lock()
+    internal = ""               # base URL of the server standing for an internal address
 
     def log_message(self, *args):  # keep test output quiet
         pass
@@ -46,7 +52,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 - the name http.server calls
         path = self.path
         self.hits[path] += 1
-        base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.agents.append(self.headers.get("User-Agent"))
+        host, port = self.server.server_address[:2]
+        base = f"http://{host}:{port}"
         if path == "/story.html":
             self.send(200, STORY, "text/html; charset=utf-8")
         elif path.startswith("/story/"):  # a page of its own, with its own canonical URL
@@ -73,19 +81,56 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, b"\x89PNG....", "image/png")
         elif path == "/feed.rss":
             self.send(200, feed(base), "application/rss+xml")
+        elif path == "/internal-feed.rss":  # a feed whose items link to an internal address
+            self.send(200, feed(self.internal), "application/rss+xml")
+        elif path == "/to-internal":  # a redirect hop to an internal address
+            self.send(302, headers={"Location": f"{self.internal}/story.html"})
+        elif path == "/drop":  # the connection closes before any answer
+            self.close_connection = True
+        elif path.startswith("/busy/"):  # takes a while: counts how many are answered at once
+            with self.lock:
+                self.in_flight[0] += 1
+                self.in_flight[1] = max(self.in_flight)
+            time.sleep(0.3)
+            with self.lock:
+                self.in_flight[0] -= 1
+            self.send(200, STORY.replace(b"<p>Officials in Pyongyang", f"<p>Page {path}.</p>"
+                                         "<p>Officials in Pyongyang".encode()))
         else:
             self.send(404)
 
 
-@pytest.fixture()
-def server():
-    Handler.hits = Counter()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+@contextmanager
+def serving(host: str) -> Iterator[str]:
+    httpd = ThreadingHTTPServer((host, 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    try:
+        yield f"http://{host}:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture()
+def server():
+    Handler.hits, Handler.agents, Handler.in_flight = Counter(), [], [0, 0]
+    with serving("127.0.0.1") as base:
+        yield base
+
+
+@pytest.fixture()
+def internal(server, monkeypatch):
+    """A second server, on 127.0.0.2, standing for an address inside a private network: these
+    tests count 127.0.0.1 (the test server, standing for the web) as public, and only it."""
+    import tasks.fetch
+
+    real = tasks.fetch.public
+    monkeypatch.setattr(tasks.fetch, "public", lambda address: address == "127.0.0.1"
+                        or real(address))
+    with serving("127.0.0.2") as base:
+        Handler.internal = base
+        yield base
 
 
 # The test server is on this machine: these tests opt in to fetching from it.
@@ -193,3 +238,76 @@ def test_a_url_run_stores_pages_and_rejects_failures(prefect_server, server, tmp
     assert rows(tmp_path / "w", "SELECT count(DISTINCT story_id) FROM articles") == [(1,)]
     assert rows(tmp_path / "w", "SELECT input_path, reason FROM rejects") == [
         (f"{server}/missing", "http_error")]
+
+
+OUTSIDE = SETTINGS.model_copy(update={"allow_private_network": False})  # no opt-in
+
+
+def test_feed_links_and_redirect_hops_to_internal_addresses_are_refused(server, internal):
+    records, rejects = read_all([f"{server}/internal-feed.rss", f"{server}/to-internal"], OUTSIDE)
+    assert sorted((r["external_id"], r["reason"]) for r in rejects) == sorted([
+        (f"{internal}/story/1", "blocked_address"), (f"{internal}/story/2", "blocked_address"),
+        (f"{server}/to-internal", "blocked_address")])
+    assert "127.0.0.2" in rejects[0]["detail"] and "--allow-private-network" in rejects[0]["detail"]
+    assert Handler.hits["/story/1"] == Handler.hits["/story.html"] == 0  # never asked
+    assert [r["text"] for r in records] == ["Short summary 1.", "Short summary 2."]
+
+
+def test_with_the_opt_in_the_same_links_and_hops_are_fetched(server, internal):
+    records, rejects = read_all([f"{server}/internal-feed.rss", f"{server}/to-internal"], SETTINGS)
+    assert rejects == []
+    assert len(records) == 3 and all("warning data" in r["text"] for r in records)
+    assert Handler.hits["/story.html"] == 1 and Handler.hits["/story/1"] == 1
+
+
+def test_loopback_names_and_addresses_are_refused_without_the_opt_in(server):
+    port = server.rsplit(":", 1)[1]
+    urls = [f"{server}/story.html", f"http://localhost:{port}/story.html",
+            f"http://[::ffff:127.0.0.1]:{port}/story.html", "http://169.254.169.254/latest"]
+    records, rejects = read_all(urls, OUTSIDE)
+    assert records == [] and [r["reason"] for r in rejects] == ["blocked_address"] * 4
+    assert sum(Handler.hits.values()) == 0
+
+
+def test_every_request_says_who_is_asking(server):
+    from tasks.fetch import USER_AGENT
+
+    read_all([f"{server}/feed.rss"], SETTINGS)
+    assert len(Handler.agents) == 3 and set(Handler.agents) == {USER_AGENT}
+    assert USER_AGENT.startswith("newsner/") and "+" in USER_AGENT  # names the project and a URL
+
+
+def test_fetches_run_concurrently_up_to_the_cap(server):
+    urls = [f"{server}/busy/{n}" for n in range(8)]
+    started = time.monotonic()
+    records, rejects = read_all(urls, SETTINGS.model_copy(update={"fetch_concurrency": 3}))
+    assert rejects == [] and len(records) == 8
+    assert Handler.in_flight[1] == 3  # never more than the cap, and the cap is used
+    assert time.monotonic() - started < 8 * 0.3  # not one after another
+
+
+def test_retries_wait_longer_each_time(server):
+    from tasks.fetch import FetchPolicy, Request, fetch_all
+
+    times: list[float] = []
+    real_get = Handler.do_GET
+
+    def timed(handler):
+        times.append(time.monotonic())
+        real_get(handler)
+
+    Handler.do_GET = timed
+    try:
+        [result] = fetch_all([Request(f"{server}/broken")], FetchPolicy(
+            retries=3, backoff=0.2, allow_private_network=True))
+    finally:
+        Handler.do_GET = real_get
+    assert result.failure["reason"] == "http_error" and len(times) == 4
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert gaps[0] >= 0.2 and gaps[1] >= 0.4 and gaps[2] >= 0.8, gaps
+
+
+def test_a_dropped_connection_is_retried_then_rejected_as_network(server):
+    _, rejects = read_all([f"{server}/drop"], SETTINGS)
+    assert [r["reason"] for r in rejects] == ["network"]
+    assert Handler.hits["/drop"] == SETTINGS.fetch_retries + 1
