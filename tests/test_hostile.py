@@ -44,10 +44,10 @@ def cases(folder: Path) -> dict[str, tuple]:
          ("reject", "bad_json"))
     text("bomb.html.gz", gzip.compress(b"<p>" + b"a" * 200_000_000 + b"</p>"),
          ("reject", "encoding"))
-    items = "".join(f"<item><title>Item {n}</title><description>Story {n}: {PROSE.format(n=n)}"
-                    f"</description><guid>item-{n}</guid></item>" for n in range(2_000))
-    text("two-thousand.rss", f'<?xml version="1.0"?><rss version="2.0"><channel><title>Big'
-         f"</title>{items}</channel></rss>", ("stored", 2_000))
+    items = "".join(f"<item><title>Item {n}</title><description>Story {n}: Kim Jong-un spoke in "
+                    f"Wonsan.</description><guid>item-{n}</guid></item>" for n in range(10_000))
+    text("ten-thousand.rss", f'<?xml version="1.0"?><rss version="2.0"><channel><title>Big'
+         f"</title>{items}</channel></rss>", ("stored", 10_000))
     text("mixed-encodings.jsonl", json.dumps({"text": PROSE.format(n="Monday")}).encode()
          + b"\n" + '{"text": "Caf\xe9 Zurich"}\n'.encode("latin-1")
          + json.dumps({"text": PROSE.format(n="Tuesday")}).encode() + b"\n",
