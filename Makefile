@@ -9,7 +9,7 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: run test lint clean
+.PHONY: run test test-fast lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ run: $(STAMP)  ## run the pipeline on seeds/ into warehouse/ and print what it f
 
 test: $(STAMP)  ## the whole test suite (slow tests included)
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)  ## the suite without the slow tests: the edit-test loop
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check flows tasks tests

@@ -82,6 +82,7 @@ def _merge(parts: list[dict]) -> dict:
     merged["model_version"] = next((p["model_version"] for p in parts), "unknown")
     merged["n_words"] = sum(p["n_words"] for p in parts)
     merged["n_other_language"] = sum(p["n_other_language"] for p in parts)
+    merged["workers"] = sorted({pid for p in parts for pid in p.get("workers", [])})
     return merged
 
 
@@ -95,7 +96,7 @@ def _start_worker(config: NerConfig) -> None:
 
 def _work(articles: list[dict]) -> dict:
     nlp, config = _WORKER
-    return extract_rows(nlp, articles, config)
+    return {**extract_rows(nlp, articles, config), "workers": [os.getpid()]}
 
 
 class NerPool:
@@ -168,8 +169,10 @@ def extract_mentions(articles: pa.Table, run_id: str, *, config: NerConfig,
     tables = {name: to_arrow(name, [{**row, "run_id": run_id} for row in found[name]])
               for name in OUTPUTS}
     seconds = time.perf_counter() - start
-    stage_logger().info("NER: %d articles, %d words, %d mentions, %.0f words/s", len(rows),
-                        found["n_words"], len(found["mentions"]), found["n_words"] / max(seconds, 1e-9))
+    stage_logger().info("NER: %d articles, %d words, %d mentions, %.0f words/s, %s", len(rows),
+                        found["n_words"], len(found["mentions"]), found["n_words"] / max(seconds, 1e-9),
+                        f"on {len(found['workers'])} worker processes" if processes else
+                        "in the run's process")
     return {"tables": tables, "model_version": found["model_version"],
             "n_words": found["n_words"], "n_mentions": len(found["mentions"]),
             "n_other_language": found["n_other_language"], "seconds_ner": seconds}

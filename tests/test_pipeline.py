@@ -78,8 +78,12 @@ def test_undated_article_stays_undated(seeded):
 
 
 def test_rerun_adds_nothing_and_a_new_article_adds_only_itself(seeded, tmp_path):
-    warehouse, _ = seeded
-    tables = ("articles", "mentions", "entities", "entity_daily", "cooccurrence", "rejects", "runs")
+    from tasks.warehouse import table_names
+
+    warehouse = tmp_path / "w"
+    shutil.copytree(seeded[0], warehouse)  # the shared warehouse stays as the seeds left it
+    tables = table_names()
+    assert len(tables) == 17
     before = {t: rows(warehouse, f"SELECT * FROM {t} ORDER BY ALL") for t in tables}
     again = run([SEEDS], warehouse)
     assert again["n_new_articles"] == 0 and again["n_mentions"] == 0 and not again["changed"]
@@ -165,65 +169,6 @@ def test_newsner_top_filters_by_label(seeded):
     lines = done.stdout.splitlines()
     assert len(lines) == 4 and lines[1].startswith("Kim Jong-un,PERSON,")
     assert all(",PERSON," in line for line in lines[1:])
-
-
-def _state(warehouse):
-    """What a run changes, without the run ids: articles, mentions and aggregates."""
-    if not (warehouse / "newsner.duckdb").exists():
-        return None
-    return (
-        rows(warehouse, "SELECT article_id FROM articles ORDER BY ALL"),
-        rows(warehouse, "SELECT * EXCLUDE (run_id) FROM mentions ORDER BY ALL"),
-        rows(warehouse, "SELECT * FROM entities ORDER BY ALL"),
-        rows(warehouse, "SELECT * FROM entity_daily ORDER BY ALL"),
-        rows(warehouse, "SELECT * FROM cooccurrence ORDER BY ALL"),
-    )
-
-
-def test_a_killed_run_leaves_the_warehouse_as_it_was_and_the_next_run_completes(
-        prefect_server, tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from tests.conftest import ROOT
-
-    reference = tmp_path / "reference"
-    run([SEEDS], reference)
-    complete = _state(reference)
-
-    warehouse = tmp_path / "w"
-    part = tmp_path / "part"
-    part.mkdir()
-    for path in sorted(SEEDS.glob("*.txt"))[:4]:
-        shutil.copy(path, part / path.name)
-    run([part], warehouse)
-    before = _state(warehouse)
-    assert len(before[0]) == 4
-
-    env = {**os.environ, "PREFECT_API_URL": prefect_server}
-    outcomes = []
-    for delay in (0.5, 2.0, 3.5, 5.0, 6.5, 8.0):
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", "run", str(SEEDS), "--warehouse", str(warehouse)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        state = _state(warehouse)
-        assert state in (before, complete), f"inconsistent warehouse after a kill at {delay}s"
-        outcomes.append(state == complete)
-        if state == complete:
-            break
-
-    finished = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "run", str(SEEDS), "--warehouse", str(warehouse)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert finished.returncode == 0, finished.stderr[-2000:]
-    assert _state(warehouse) == complete
-    assert not any((warehouse / ".staging").glob("*/*.parquet"))
 
 
 def test_alias_file_rerun_reresolves_without_ner_and_merges_stay_traceable(
@@ -402,3 +347,74 @@ def test_a_grown_export_is_read_from_where_it_stopped_and_the_lake_rewrites_only
     assert not {r for r in rewritten if r[0] in ("meta", "rejects")}  # unchanged: not written
     assert not {r for r in rewritten if r[1].startswith("month=") and r[1] != "month=2025-12"}
     assert_lake_equals_tables(warehouse)
+
+
+def test_a_capitals_acronym_joins_its_expansion_in_the_seeds(seeded):
+    warehouse, _ = seeded
+    # "UN" and "United Nations" both appear in 2025-10-27-northern-ledger-un-debate.txt
+    assert rows(warehouse, "SELECT entity_id, rule FROM entity_keys WHERE key = 'org:un'") == [
+        ("org:united nations", "acronym")]
+    assert rows(warehouse, "SELECT DISTINCT entity_id FROM mentions WHERE text = 'UN'") == [
+        ("org:united nations",)]
+    assert rows(warehouse, "SELECT name FROM entities WHERE entity_id = 'org:united nations'") == [
+        ("United Nations",)]
+
+
+def test_an_alias_file_rerun_on_the_seeds_merges_without_ner_and_the_lake_follows(
+        seeded, tmp_path):
+    from tasks.warehouse import Warehouse
+    from tests.test_views import assert_aggregates_match_mentions
+
+    warehouse = tmp_path / "w"
+    shutil.copytree(seeded[0], warehouse)
+    council = rows(warehouse, "SELECT count(*) FROM mentions "
+                              "WHERE entity_id = 'org:united nations security council'")[0][0]
+    un = rows(warehouse, "SELECT n_mentions FROM entities WHERE entity_id = 'org:united nations'")
+    assert council >= 1 and un[0][0] >= 2
+    before = rows(warehouse, "SELECT * EXCLUDE (entity_id) FROM mentions ORDER BY ALL")
+    aliases = tmp_path / "aliases.csv"
+    aliases.write_text("name,label,aliases\nUnited Nations,ORG,United Nations Security Council\n")
+
+    summary = run([SEEDS], warehouse, aliases=aliases)
+    assert summary["n_new_articles"] == 0 and summary["n_mentions"] == 0 and summary["changed"]
+    assert rows(warehouse, "SELECT * EXCLUDE (entity_id) FROM mentions ORDER BY ALL") == before
+    assert rows(warehouse, "SELECT n_mentions FROM entities WHERE entity_id = "
+                           "'org:united nations'") == [(un[0][0] + council,)]
+    assert rows(warehouse, "SELECT rule FROM entity_keys WHERE key = "
+                           "'org:united nations security council'") == [("alias_file",)]
+    assert not rows(warehouse, "SELECT 1 FROM entities WHERE entity_id = "
+                               "'org:united nations security council'")
+    assert_aggregates_match_mentions(Warehouse(warehouse))
+    assert_lake_equals_tables(warehouse)
+
+
+GERMAN = ("Bundeskanzler Olaf Scholz hat am Mittwoch in Berlin mit dem französischen Präsidenten "
+          "Emmanuel Macron über die Lage in der Ukraine gesprochen. Beide Politiker betonten, dass "
+          "die Europäische Union ihre Unterstützung fortsetzen werde, und kündigten ein weiteres "
+          "Treffen im kommenden Monat in Paris an. Die Gespräche dauerten nach Angaben eines "
+          "Regierungssprechers mehr als zwei Stunden und seien sehr konstruktiv gewesen.")
+RESULTS = ("SOCCER - BUNDESLIGA RESULTS.\nBERLIN 1996-08-24\nResults of German first division "
+           "matches on Saturday:\nBayern Munich 2 Hamburg 1\nWerder Bremen 0 Schalke 0\nBorussia "
+           "Dortmund 3 Freiburg 1\nVfB Stuttgart 1 Karlsruhe 2\n")
+
+
+def test_other_languages_are_kept_out_of_ner_and_english_tables_are_not(prefect_server,
+                                                                          tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "de.txt").write_text(GERMAN)
+    (folder / "results.txt").write_text(RESULTS)
+    warehouse = tmp_path / "w"
+    summary = run([folder], warehouse)
+    assert summary["n_new_articles"] == 2 and summary["n_other_language"] == 1
+    # a table of names and numbers is weak evidence of any language: it goes to NER, keeping
+    # the language the detector named (tasks/clean.py, detect_language)
+    stored = dict(rows(warehouse, "SELECT regexp_extract(input_path, '[^/]+$'), language "
+                                  "FROM articles"))
+    assert stored["de.txt"] == "de"
+    by_file = dict(rows(warehouse, "SELECT regexp_extract(a.input_path, '[^/]+$'), count(m.text) "
+                                   "FROM articles a LEFT JOIN mentions m USING (article_id) "
+                                   "GROUP BY ALL"))
+    assert by_file["de.txt"] == 0 and by_file["results.txt"] >= 4  # the clubs and the city
+    assert not rows(warehouse, "SELECT 1 FROM sentences JOIN articles USING (article_id) "
+                               "WHERE language = 'de'")

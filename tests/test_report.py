@@ -32,9 +32,10 @@ def test_charts_without_data_say_so():
 def test_report_holds_every_chart_with_the_warehouse_numbers(warehouse, tmp_path):  # noqa: F811
     html = write_report(warehouse, tmp_path / "report.html").read_text()
     assert len(re.findall(r'<svg id="[\w-]+" class="chart"', html)) == 6
-    assert "Kim (PERSON): 15" in html and "Putin (PERSON): 4" in html
-    assert "11 articles · 20 mentions · 3 entities · 1 runs · 0 duplicates · 0 other language" in html
-    assert html.count('class="series"') == 3  # Kim, Putin, Seoul timelines
+    assert "Lee (PERSON): 32" in html and "Kim (PERSON): 16" in html and "Putin (PERSON): 6" in html
+    # a16 is detected Dutch but went through NER; a17 (German) did not: one other-language article
+    assert "18 articles · 59 mentions · 5 entities · 1 runs · 0 duplicates · 1 other language" in html
+    assert html.count('class="series"') == 5  # a timeline for each of the five entities
     assert 'class="edge"' in html and "http" not in html.replace(
         'xmlns="http://www.w3.org/2000/svg"', "")  # nothing is fetched from a network
 
