@@ -167,8 +167,10 @@ def warc_file(folder: Path, copies: int) -> Path:
         writer = WARCWriter(out, gzip=True)
         for copy in range(copies):
             for index, page in enumerate(pages):
-                html = gzip.decompress(page.read_bytes()).replace(
-                    b"</body>", f"<p>Copy {copy} of page {index}.</p></body>".encode())
+                # every paragraph of each copy is its own (a closing line alone is dropped as
+                # boilerplate by the extractor, and the copies would be one article)
+                html = re.sub(rb"(<p(?:\s[^>]*)?>)", f"\\1Copy {copy} of page {index}: ".encode(),
+                              gzip.decompress(page.read_bytes()))
                 url = f"https://news.example/{index}/{copy}"
                 writer.write_record(writer.create_warc_record(url, "request", payload=io.BytesIO(
                     f"GET /{index}/{copy} HTTP/1.1\r\n\r\n".encode())))

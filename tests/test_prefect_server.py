@@ -151,7 +151,7 @@ def test_ner_on_a_two_worker_dask_cluster_gives_the_local_warehouse(prefect_serv
 
     from flows.pipeline import newsner_run, with_runner
     from tasks.settings import Settings
-    from tests.test_pipeline import _state
+    from tests.test_faults import state
 
     newsner_run([str(SEEDS)], Settings(warehouse=tmp_path / "local"))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -165,7 +165,7 @@ def test_ner_on_a_two_worker_dask_cluster_gives_the_local_warehouse(prefect_serv
             loaded = client.run(lambda: __import__("tasks.ner").ner._load.cache_info().currsize)
     assert summary["n_new_articles"] == 11
     assert len(loaded) == 2 and all(n >= 1 for n in loaded.values())
-    assert _state(tmp_path / "dask") == _state(tmp_path / "local")
+    assert state(tmp_path / "dask") == state(tmp_path / "local")  # every table
 
 
 CHROMIUM = shutil.which("chromium")
