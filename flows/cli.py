@@ -175,9 +175,12 @@ def check_run(settings, paths: Sequence[str]) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from tasks.clean import preload_language_identifier
+
     settings = run_settings(args)
     paths = args.paths or [DEFAULT_INPUT]
     check_run(settings, paths)
+    preload_language_identifier()  # while Prefect is imported and its server found
     with prefect_api() as api:
         from flows.pipeline import prepare_ner, with_runner
 

@@ -7,6 +7,7 @@ import hashlib
 import re
 import threading
 import unicodedata
+from contextlib import suppress
 from datetime import UTC, datetime
 from functools import cache
 
@@ -208,6 +209,16 @@ def language_identifier():
     (a preloading thread and a task may ask at once)."""
     with _IDENTIFIER_LOCK:
         return _identifier()
+
+
+def preload_language_identifier() -> None:
+    """Start loading the identifier (half a second: its model is LZMA-compressed) on a thread,
+    while the caller starts up; a failure resurfaces where the identifier is used."""
+    def load() -> None:
+        with suppress(Exception):
+            language_identifier()
+
+    threading.Thread(target=load, daemon=True).start()
 
 
 # Fewest lowercase words whose language can confirm the detector's answer for the whole text.

@@ -172,22 +172,29 @@ def _checked(table: str) -> str:
 
 
 @cache
+def _declared() -> dict[str, tuple[pa.Schema, dict[str, object]]]:
+    """table -> (Arrow schema, column -> DEFAULT value), from schema.sql run once in memory."""
+    out = {}
+    with duckdb.connect() as con:
+        con.execute(load_sql("schema"))
+        for table in table_names():
+            schema = con.execute(f"SELECT * FROM {table} LIMIT 0").fetch_arrow_table().schema
+            found = con.execute("SELECT column_name, column_default FROM duckdb_columns() "
+                                "WHERE table_name = ? AND column_default IS NOT NULL",
+                                [table]).fetchall()
+            out[table] = (schema, {name: con.execute(f"SELECT {default}").fetchone()[0]
+                                   for name, default in found})
+    return out
+
+
 def arrow_schema(table: str) -> pa.Schema:
     """Return the Arrow schema of `table`, derived from schema.sql (never declared twice)."""
-    with duckdb.connect() as con:
-        con.execute(load_sql("schema"))
-        return con.execute(f"SELECT * FROM {_checked(table)} LIMIT 0").fetch_arrow_table().schema
+    return _declared()[_checked(table)][0]
 
 
-@cache
 def column_defaults(table: str) -> dict[str, object]:
     """Return column -> the value of its DEFAULT in schema.sql, for the columns that have one."""
-    with duckdb.connect() as con:
-        con.execute(load_sql("schema"))
-        found = con.execute("SELECT column_name, column_default FROM duckdb_columns() "
-                            "WHERE table_name = ? AND column_default IS NOT NULL",
-                            [_checked(table)]).fetchall()
-        return {name: con.execute(f"SELECT {default}").fetchone()[0] for name, default in found}
+    return _declared()[_checked(table)][1]
 
 
 def to_arrow(table: str, rows: Sequence[dict]) -> pa.Table:
