@@ -267,3 +267,13 @@ def names_and_labels(warehouse: Warehouse, model: str) -> dict[str, dict]:
 
 def test_every_aggregate_equals_its_recomputation_from_mentions(warehouse):
     assert_aggregates_match_mentions(warehouse)
+
+
+def test_the_run_reports_movers_are_the_trending_rows_of_the_latest_day(warehouse):
+    from tasks.warehouse import load_sql
+
+    _, movers = query(warehouse, load_sql("report_run_movers"), {"limit": 10})
+    _, trending = query(warehouse, "SELECT name, label, n_mentions, baseline_mean, z_score "
+                                   "FROM trending WHERE day = (SELECT max(day) FROM trending) "
+                                   "ORDER BY z_score DESC, name")
+    assert movers == trending and len(movers) == 3  # Kim, Lee and Putin on Oct 11
