@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -30,6 +30,8 @@ from tasks.warehouse import to_arrow
 NER_COLUMNS = ["article_id", "text", "language", "language_evidence"]
 OUTPUTS = ("mentions", "sentences", "acronyms", "name_forms")
 SUB_BATCH = 64          # articles a worker takes at a time
+SUB_BATCH_CHARS = 60_000   # and at most this much text (long web pages: a worker's memory
+                           # follows the text it holds at once)
 SMALL_RUN_BYTES = 1_000_000  # below this much input, NER runs in the run's own process
 
 
@@ -117,13 +119,29 @@ class NerPool:
         """Return the rows of `articles`, spread over the workers in small batches; raise
         TimeoutError when they take more than `timeout` seconds."""
         size = max(1, min(SUB_BATCH, -(-len(articles) // self.processes)))
-        futures = [self._executor.submit(_work, articles[i:i + size])
-                   for i in range(0, len(articles), size)]
+        futures = [self._executor.submit(_work, batch)
+                   for batch in sub_batches(articles, size, SUB_BATCH_CHARS)]
         deadline = time.monotonic() + timeout
         return _merge([f.result(timeout=max(deadline - time.monotonic(), 0)) for f in futures])
 
     def close(self) -> None:
         self._executor.shutdown(cancel_futures=True)
+
+
+def sub_batches(articles: list[dict], size: int, chars: int) -> Iterator[list[dict]]:
+    """Yield `articles` in order, in batches of at most `size` articles and `chars` characters
+    of text (an article longer than that is a batch of its own)."""
+    batch: list[dict] = []
+    held = 0
+    for article in articles:
+        length = len(article["text"])
+        if batch and (len(batch) == size or held + length > chars):
+            yield batch
+            batch, held = [], 0
+        batch.append(article)
+        held += length
+    if batch:
+        yield batch
 
 
 _POOLS: dict[tuple[NerConfig, int], NerPool] = {}

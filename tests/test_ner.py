@@ -131,3 +131,14 @@ def test_a_mention_is_a_name_without_the_junk_around_it(tokens, label, expected)
     assert [m["text"] for m in found] == expected
     assert all(doc.text[m["start_char"]:m["end_char"]] == m["text"] for m in found)
     assert all(m["label"] == label for m in found)
+
+
+def test_worker_batches_are_capped_by_articles_and_by_text_in_order():
+    from tasks.extract import sub_batches
+
+    articles = [{"article_id": str(n), "text": "x" * size}
+                for n, size in enumerate([10, 10, 10, 50, 200, 10, 10])]
+    batches = list(sub_batches(articles, 2, 60))
+    assert [[a["article_id"] for a in b] for b in batches] == [
+        ["0", "1"], ["2", "3"], ["4"], ["5", "6"]]  # 10 + 50 fits in 60; 200 is alone
+    assert [a for b in batches for a in b] == articles
