@@ -12,7 +12,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.clean import goes_to_ner
 from tasks.ner import acronym_rows, find_mentions, load_nlp, model_version
-from tasks.propagate import FormCounts, count_forms
+from tasks.propagate import FormCounts, corpus_counts
 from tasks.timing import stage_logger
 from tasks.warehouse import to_arrow
 
@@ -57,13 +56,7 @@ def extract_rows(nlp, articles: Sequence[dict], config: NerConfig) -> dict:
         m.update(model=config.model, model_version=version)
     for s in sentences:
         s["model"] = config.model
-    by_article = defaultdict(list)
-    for m in mentions:
-        by_article[m["article_id"]].append(m)
-    counts = FormCounts()
-    for article in fits:
-        for form, labels in count_forms(article["text"], by_article[article["article_id"]]).counts.items():
-            counts.counts[form].update(labels)
+    counts = corpus_counts(fits, mentions)
     return {"mentions": mentions, "sentences": sentences,
             "acronyms": acronym_rows(fits, mentions), "name_forms": counts.rows(config.model),
             "model_version": version, "n_words": sum(len(a["text"].split()) for a in fits),

@@ -77,9 +77,16 @@ def test_queries_in_a_loop_through_a_whole_run_never_fail(prefect_server, tmp_pa
     assert final.stdout.split()[-1] == "2050"
 
 
-def _paused_run(prefect_server, warehouse, inputs, seconds: float) -> subprocess.Popen:
-    """Start a run that holds its commit open (the file held read-write) for `seconds`; return
-    once it is holding it."""
+def _paused_run(prefect_server, tmp_path, seconds: float) -> tuple[subprocess.Popen, object]:
+    """Run 5 articles into a new warehouse, then start a run of 7 more that holds its commit
+    open (the file held read-write) for `seconds`; return (that run, the warehouse) once it is
+    holding it."""
+    warehouse = tmp_path / "w"
+    first, inputs = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    export(first, 5)
+    export(inputs, 7, first=5)
+    env = {**os.environ, "PREFECT_API_URL": prefect_server}
+    assert newsner("run", str(first), "--warehouse", str(warehouse), env=env).returncode == 0
     env = {**os.environ, "PREFECT_API_URL": prefect_server,
            "NEWSNER_FAULT": "commit:before-commit", "NEWSNER_FAULT_ACTION": f"pause:{seconds}"}
     proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "run", str(inputs),
@@ -87,20 +94,13 @@ def _paused_run(prefect_server, warehouse, inputs, seconds: float) -> subprocess
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     for line in proc.stderr:
         if "paused at commit:before-commit" in line:
-            return proc
+            return proc, warehouse
     raise AssertionError(f"the run never reached its commit (exit {proc.wait()})")
 
 
 def test_a_reader_waits_for_a_commit_held_open_and_sees_what_it_committed(prefect_server,
                                                                            tmp_path):
-    warehouse = tmp_path / "w"
-    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
-    export(first, 5)
-    export(second, 7, first=5)
-    env = {**os.environ, "PREFECT_API_URL": prefect_server}
-    assert newsner("run", str(first), "--warehouse", str(warehouse), env=env).returncode == 0
-
-    run = _paused_run(prefect_server, warehouse, second, 3)
+    run, warehouse = _paused_run(prefect_server, tmp_path, 3)
     started = time.monotonic()
     asked = [newsner("sql", "SELECT count(*) FROM articles", "--csv", "--warehouse",
                      str(warehouse)),
@@ -117,14 +117,7 @@ def test_a_reader_waits_for_a_commit_held_open_and_sees_what_it_committed(prefec
 
 
 def test_a_reader_that_waits_too_long_gets_one_line_saying_what_to_do(prefect_server, tmp_path):
-    warehouse = tmp_path / "w"
-    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
-    export(first, 5)
-    export(second, 7, first=5)
-    env = {**os.environ, "PREFECT_API_URL": prefect_server}
-    assert newsner("run", str(first), "--warehouse", str(warehouse), env=env).returncode == 0
-
-    run = _paused_run(prefect_server, warehouse, second, 4)
+    run, warehouse = _paused_run(prefect_server, tmp_path, 4)
     impatient = newsner("sql", "SELECT 1", "--warehouse", str(warehouse),
                         env={**os.environ, "NEWSNER_LOCK_WAIT": "0.5"})
     run.communicate(timeout=120)
