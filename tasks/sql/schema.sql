@@ -177,3 +177,37 @@ CREATE TABLE IF NOT EXISTS runs (
     n_rejects       INTEGER NOT NULL,      -- rejects the run found (already stored ones included)
     stage_seconds   VARCHAR NOT NULL       -- JSON object: stage name -> seconds
 );
+
+CREATE TABLE IF NOT EXISTS places (
+    geonameid       BIGINT PRIMARY KEY,    -- GeoNames id: https://www.geonames.org/<geonameid>
+    name            VARCHAR NOT NULL,      -- GeoNames name, e.g. 'Kursk Oblast'
+    feature_class   VARCHAR NOT NULL,      -- A (country or region), P (city, town, village), L (continent)
+    feature_code    VARCHAR NOT NULL,      -- PCLI (country), ADM1 (first-level region), PPLC (capital), PPL (other populated place), CONT (continent)
+    country_code    VARCHAR,               -- ISO 3166-1 alpha-2; NULL for continents
+    region_code     VARCHAR,               -- GeoNames first-level region, '<country>.<code>', e.g. 'CA.01'
+    region          VARCHAR,               -- that region's name, e.g. 'Alberta'
+    lat             DOUBLE NOT NULL,       -- latitude, WGS84 (regions and countries: a central point)
+    lon             DOUBLE NOT NULL,       -- longitude, WGS84
+    population      BIGINT NOT NULL        -- GeoNames population (regions: the sum of their towns)
+);
+
+CREATE TABLE IF NOT EXISTS mention_places (
+    article_id      VARCHAR NOT NULL,      -- the article (articles.article_id)
+    model           VARCHAR NOT NULL,      -- the pipeline whose mentions were placed (mentions.model)
+    key             VARCHAR NOT NULL,      -- the name within the article (mentions.key): all its mentions share one place
+    geonameid       BIGINT,                -- the place (places.geonameid); NULL when no place fits
+    country_code    VARCHAR,               -- the place's country; for rule focus, the country the article puts it in
+    rule            VARCHAR NOT NULL CHECK (rule IN ('qualifier', 'context', 'prior', 'demonym', 'focus', 'none')), -- how: qualifier (the text says where or what: "Paris, Texas", "the Kursk region"), context (the article's other places), prior (type and population alone), demonym ("Russian" -> Russia), focus (no place known; the country is the article's) or none
+    score           DOUBLE NOT NULL,       -- margin of the chosen place over the runner-up (higher is surer; 0 unresolved)
+    n_mentions      INTEGER NOT NULL,      -- mentions of the name in the article
+    first_char      INTEGER NOT NULL,      -- offset of its first mention in articles.text
+    PRIMARY KEY (article_id, model, key)
+);
+
+CREATE TABLE IF NOT EXISTS article_focus (
+    article_id      VARCHAR NOT NULL,      -- the article (articles.article_id)
+    model           VARCHAR NOT NULL,      -- the pipeline whose mentions were placed
+    country_code    VARCHAR NOT NULL,      -- the country most of its place mentions lie in
+    geonameid       BIGINT,                -- its most mentioned place below country level in that country, if any
+    PRIMARY KEY (article_id, model)
+);
