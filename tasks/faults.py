@@ -23,6 +23,7 @@ MOMENTS = (
     "ner:staged",
     "propagate:part",
     "propagate:done",
+    "places:part",
     "resolve:staged",
     "aggregate:staged",
     "commit:begin",

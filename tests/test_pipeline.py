@@ -267,7 +267,8 @@ def test_the_seed_article_names_its_people_and_places_canonically(prefect_server
 
 @pytest.mark.parametrize("name", ["top_people_latest_month", "top_by_source_week",
                                   "who_rose_latest_day", "who_appears_with_kim",
-                                  "sentences_about_putin"])
+                                  "sentences_about_putin", "countries_rising_this_week",
+                                  "focused_on_russia_naming_pyongyang"])
 def test_example_queries_give_the_same_rows_via_cli_and_duckdb(seeded, name):
     import csv
     import io
