@@ -40,6 +40,11 @@ def format_summary(summary: dict) -> str:
         f"  mentions: {summary['n_mentions']} new",
         f"  rejects:  {summary['n_rejects']}" + (f" ({rejects})" if rejects else ""),
     ]
+    if summary.get("n_place_names"):
+        stored = summary.get("n_backfilled", 0)
+        lines.insert(3, f"  places:   {summary['n_placed']} of {summary['n_place_names']} place names "
+                        f"resolved to a GeoNames place" + (f" ({stored} stored articles placed "
+                                                          "for the first time)" if stored else ""))
     if summary["changed"]:
         lines.append(f"  commit:   the warehouse was held for writing "
                      f"{summary['stage_seconds'].get('write_window', 0):.2f} s (readers wait)")
