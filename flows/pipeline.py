@@ -20,6 +20,7 @@ from tasks.propagate import propagate_mentions
 from tasks.resolve import resolve_entities
 from tasks.settings import Settings
 from tasks.sources import Plan
+from tasks.speech import find_quotes_and_tone
 from tasks.store import Run, commit, select_for_reprocess, upgrade_warehouse
 from tasks.warehouse import Warehouse, writer_lock
 
@@ -148,9 +149,10 @@ def newsner_run(paths: list[str], settings: Settings | None = None) -> dict:
         extracted = stream_inputs(run, plan, settings)
         propagated = propagate_mentions(run.warehouse, run.staging, model=settings.model)
         placed = locate_places(run.warehouse, run.staging, chunk_size=settings.chunk_size)
+        quoted = find_quotes_and_tone(run.warehouse, run.staging, chunk_size=settings.chunk_size)
         resolved = resolve_entities(run.warehouse, run.staging, alias_file=settings.aliases)
         aggregated = aggregate_entities(run.warehouse, run.staging, model=settings.model)
-        return commit(run, [upgraded, extracted, propagated, placed, resolved, aggregated])
+        return commit(run, [upgraded, extracted, propagated, placed, quoted, resolved, aggregated])
 
 
 @flow(name="newsner-reprocess", log_prints=True)
@@ -163,6 +165,7 @@ def newsner_reprocess(settings: Settings | None = None) -> dict:
         extracted = reprocess_stored(run, settings)
         propagated = propagate_mentions(run.warehouse, run.staging, model=settings.model)
         placed = locate_places(run.warehouse, run.staging, chunk_size=settings.chunk_size)
+        quoted = find_quotes_and_tone(run.warehouse, run.staging, chunk_size=settings.chunk_size)
         resolved = resolve_entities(run.warehouse, run.staging, alias_file=settings.aliases)
         aggregated = aggregate_entities(run.warehouse, run.staging, model=settings.model)
-        return commit(run, [upgraded, extracted, propagated, placed, resolved, aggregated])
+        return commit(run, [upgraded, extracted, propagated, placed, quoted, resolved, aggregated])

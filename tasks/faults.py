@@ -24,6 +24,7 @@ MOMENTS = (
     "propagate:part",
     "propagate:done",
     "places:part",
+    "quotes:part",
     "resolve:staged",
     "aggregate:staged",
     "commit:begin",

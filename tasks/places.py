@@ -13,7 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from tasks.faults import fault_point
 from tasks.geocode import CANDIDATE_LABELS, EVIDENCE_RULES, article_rows
 from tasks.timing import stage_logger, timed
-from tasks.warehouse import Staging, Warehouse, place_votes, places_pending, stored_place_inputs, to_arrow
+from tasks.warehouse import Staging, Warehouse, pending, pending_inputs, place_votes, to_arrow
 
 MENTION_COLUMNS = ["article_id", "model", "key", "text", "label", "start_char", "end_char"]
 OUTPUTS = ("mention_places", "article_focus", "places")
@@ -77,10 +77,12 @@ def locate_places(warehouse: Warehouse, staging: Staging, *, chunk_size: int = 1
                     .to_pylist() if a["article_id"] in with_places]
         _stage(staging, part, articles, mentions, counts, votes)
         fault_point("places:part")
-    if places_pending(warehouse):
+    if pending(warehouse, PENDING):
         after, part = "", BACKFILL_PART
         while after is not None:
-            articles, mentions = stored_place_inputs(warehouse, after=after, limit=chunk_size)
+            articles, mentions, _ = pending_inputs(warehouse, done="mention_places",
+                                                   labels=CANDIDATE_LABELS, after=after,
+                                                   limit=chunk_size)
             after = articles[-1]["article_id"] if articles else None
             if articles:
                 _stage(staging, part, articles, mentions, counts, votes)

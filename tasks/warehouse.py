@@ -33,7 +33,7 @@ LOCK_NAME = ".newsner.lock"
 
 # Tables a run adds rows to; rows already there are kept (INSERT OR IGNORE on the primary key).
 STORED = ("articles", "story_signatures", "story_bands", "mentions", "sentences", "acronyms",
-          "rejects", "places", "mention_places", "article_focus")
+          "rejects", "places", "mention_places", "article_focus", "quotes", "mention_tones")
 # Tables rebuilt from `articles` and `mentions` by the aggregation stage, in build order.
 AGGREGATES = ("entities", "entity_aliases", "entity_daily", "entity_weekly", "cooccurrence")
 # Tables a run replaces in part: the resolution whole, each aggregate for the run's dirty
@@ -64,7 +64,8 @@ SCOPES = {
 
 # Views and table macros over the tables, one per file in tasks/sql/views/.
 VIEWS = ("top_entities", "entity_timeline", "trending", "cooccurrence_scores", "cooccurring",
-         "mention_context", "article_places", "place_daily", "country_timeline")
+         "mention_context", "article_places", "place_daily", "country_timeline", "who_said_what",
+         "speaker_daily", "entity_tone")
 
 
 @cache
@@ -516,12 +517,27 @@ def resolution_inputs(warehouse: Warehouse, staging: Staging, *, caps_share: flo
     return {k: n for k, n, _ in keys}, acronyms, [k for k, _, caps in keys if caps]
 
 
-def places_pending(warehouse: Warehouse) -> bool:
-    """Return True when stored articles still wait for their places (migration 004)."""
+def pending(warehouse: Warehouse, flag: str) -> bool:
+    """Return True when stored articles still wait for a stage a migration added (meta `flag`)."""
     if not warehouse.exists():
         return False
     with _reading(warehouse) as con:
-        return con.execute("SELECT count(*) FROM meta WHERE key = 'places_pending'").fetchone()[0] > 0
+        return con.execute("SELECT count(*) FROM meta WHERE key = ?", [flag]).fetchone()[0] > 0
+
+
+def pending_inputs(warehouse: Warehouse, *, done: str, labels: Sequence[str] | None, after: str,
+                   limit: int) -> tuple[list[dict], list[dict], list[dict]]:
+    """Return the next `limit` stored articles (ids above `after`) with no row in table `done`
+    and mentions of `labels` (any label: None), with those mentions and the articles' sentences."""
+    with _reading(warehouse) as con:
+        params = {"after": after, "limit": limit, "labels": list(labels) if labels else None}
+        con.execute(load_sql("pending_articles").replace("{done}", _checked(done)), params)
+        articles = con.execute("SELECT * FROM pending_articles ORDER BY article_id"
+                               ).fetch_arrow_table().to_pylist()
+        mentions = con.execute(load_sql("pending_mentions"), {"labels": params["labels"]}
+                               ).fetch_arrow_table().to_pylist()
+        sentences = con.execute(load_sql("pending_sentences")).fetch_arrow_table().to_pylist()
+    return articles, mentions, sentences
 
 
 def place_votes(warehouse: Warehouse, keys: Sequence[str], rules: Sequence[str]
@@ -532,18 +548,6 @@ def place_votes(warehouse: Warehouse, keys: Sequence[str], rules: Sequence[str]
     with _reading(warehouse) as con:
         con.register("wanted", pa.table({"key": pa.array(list(keys), pa.string())}))
         return con.execute(load_sql("place_votes"), {"rules": list(rules)}).fetchall()
-
-
-def stored_place_inputs(warehouse: Warehouse, *, after: str, limit: int
-                        ) -> tuple[list[dict], list[dict]]:
-    """Return the next `limit` stored articles without places (ids above `after`), and their
-    place-label mentions."""
-    with _reading(warehouse) as con:
-        con.execute(load_sql("place_inputs"), {"after": after, "limit": limit})
-        articles = con.execute("SELECT * FROM place_input_articles ORDER BY article_id"
-                               ).fetch_arrow_table().to_pylist()
-        mentions = con.execute(load_sql("place_input_mentions")).fetch_arrow_table().to_pylist()
-    return articles, mentions
 
 
 def compute_aggregates(warehouse: Warehouse, staging: Staging, *, model: str) -> dict[str, int]:
@@ -683,7 +687,8 @@ _OF_ARTICLE = ("month", _MONTH.format("a.published_at"))
 LAKE = {
     "articles": ("month", _MONTH.format("t.published_at")),
     "mentions": _OF_ARTICLE, "sentences": _OF_ARTICLE, "acronyms": _OF_ARTICLE,
-    "mention_places": _OF_ARTICLE, "article_focus": _OF_ARTICLE,
+    "mention_places": _OF_ARTICLE, "article_focus": _OF_ARTICLE, "quotes": _OF_ARTICLE,
+    "mention_tones": _OF_ARTICLE,
     "story_signatures": _OF_ARTICLE, "story_bands": _OF_ARTICLE,
     "entity_daily": ("month", _MONTH.format("t.day")),
     "entity_weekly": ("month", _MONTH.format("t.week")),

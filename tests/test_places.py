@@ -217,14 +217,14 @@ def test_an_older_warehouse_gains_the_places_of_its_stored_articles_once(tmp_pat
     from tests.test_migrations import v1_warehouse
 
     w = v1_warehouse(tmp_path / "w")  # schema 001: 'Kim spoke in Seoul.', Seoul a GPE mention
-    from tasks.warehouse import migrate, places_pending
+    from tasks.warehouse import migrate, pending
 
     migrate(w)
-    assert places_pending(w)
+    assert pending(w, "places_pending")
     stage_corpus(w, "r2", [CORPUS[1]])  # a run with one new article fills the stored one too
     _, rows = query(w, "SELECT article_id, key, geonameid FROM mention_places ORDER BY ALL")
     assert rows == [("a1", "place:seoul", SEOUL), ("p2", "place:paris", PARIS_TX),
                     ("p2", "place:texas", TEXAS)]
-    assert not places_pending(w)
+    assert not pending(w, "places_pending")
     with duckdb.connect(str(w.db_path), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM meta WHERE key = 'places_pending'").fetchone() == (0,)

@@ -80,7 +80,7 @@ def test_schema_applies_to_an_empty_database_and_declares_every_table():
         "meta", "articles", "story_signatures", "story_bands", "mentions", "sentences", "acronyms",
         "entity_keys", "entities", "entity_aliases", "entity_daily", "entity_weekly",
         "cooccurrence", "name_forms", "sources", "rejects", "runs", "places", "mention_places",
-        "article_focus"}
+        "article_focus", "quotes", "mention_tones"}
 
 
 def test_arrow_schemas_are_derived_from_schema_sql():

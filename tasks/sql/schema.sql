@@ -211,3 +211,32 @@ CREATE TABLE IF NOT EXISTS article_focus (
     geonameid       BIGINT,                -- its most mentioned place below country level in that country, if any
     PRIMARY KEY (article_id, model)
 );
+
+CREATE TABLE IF NOT EXISTS quotes (
+    article_id      VARCHAR NOT NULL,      -- the article (articles.article_id)
+    model           VARCHAR NOT NULL,      -- the pipeline whose mentions named the speaker
+    start_char      INTEGER NOT NULL,      -- first character of the quote in articles.text (its quotation marks included)
+    end_char        INTEGER NOT NULL,      -- one past its last: text = articles.text[start_char:end_char]
+    text            VARCHAR NOT NULL,      -- articles.text[start_char:end_char]
+    direct          BOOLEAN NOT NULL,      -- true: words between quotation marks that stand on their own; false: a quotation inside a clause, or reported speech
+    rule            VARCHAR NOT NULL CHECK (rule IN ('after', 'before', 'split', 'continued', 'colon', 'transcript', 'unattributed', 'partial', 'indirect')), -- how it was found: after ("...," Kim said), before (He added that "..."), split ("A," he said, "B."), continued (a paragraph that goes on with the quote before), colon (a line ending in ":" names the speaker), transcript ("PENCE: ..."), unattributed, partial (a quotation inside a clause), indirect (X said that ...)
+    cue             VARCHAR,               -- the reporting verb as written ("said", "added"), if any
+    cue_start       INTEGER,               -- its offsets in articles.text
+    cue_end         INTEGER,               -- one past the cue's last character
+    speaker         VARCHAR,               -- the speaker as written ("Kim", "he", "the spokesman"), if any
+    speaker_start   INTEGER,               -- its offsets in articles.text
+    speaker_end     INTEGER,               -- one past the speaker's last character
+    speaker_key     VARCHAR,               -- the speaker's mentions.key in the article ("he" -> the person named last), NULL when no entity is named
+    tone            DOUBLE NOT NULL,       -- tone of the quoted words, -1 (negative) to 1 (positive)
+    PRIMARY KEY (article_id, model, start_char)
+);
+
+CREATE TABLE IF NOT EXISTS mention_tones (
+    article_id      VARCHAR NOT NULL,      -- the mention's article (mentions.article_id)
+    model           VARCHAR NOT NULL,      -- the mention's pipeline (mentions.model)
+    start_char      INTEGER NOT NULL,      -- the mention's first character (mentions.start_char)
+    end_char        INTEGER NOT NULL,      -- one past its last (mentions.end_char)
+    tone            DOUBLE NOT NULL,       -- tone toward the mention: its clause of the sentence, 0 when it is the speaker of a report; -1 to 1
+    sentence_tone   DOUBLE NOT NULL,       -- tone of the whole sentence
+    PRIMARY KEY (article_id, model, start_char, end_char)
+);

@@ -1,0 +1,71 @@
+"""Tone: how positively or negatively a sentence, a quote or a mention's part of its sentence reads,
+from VADER's lexicon and rules (vaderSentiment, MIT: the lexicon ships in the package) with a few
+words news uses that VADER lacks (tasks/data/news_tone.csv).
+
+A mention's tone is scored on the clause of its sentence it stands in (split at ";", dashes, and
+", but", "while", "although" ...), not on the whole sentence; a mention that is the speaker of a
+report ("Asonye said", "said Mr. Earnest") gets none from what it reports: 0.0. Scores run from -1
+(most negative) to 1; VADER's own cut-offs (+-0.05) make the three classes.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from functools import cache
+from importlib import resources
+
+POSITIVE, NEGATIVE = 0.05, -0.05   # VADER's cut-offs between negative, neutral and positive
+_CLAUSE_BOUNDARY = re.compile(r"\s*(?:[;:—–]|,\s+(?:but|while|whereas|although|though|and|as)\b|"
+                              r"\bbut\b|\bwhile\b|\bwhereas\b|\balthough\b)\s*")
+_REPORTING = re.compile(r"\b(?:said|says|say|told|tells|added|adds|wrote|writes|asked|asks|"
+                        r"explained|noted|argued|claimed|stated|tweeted|warned|replied|announced|"
+                        r"insisted|recalled|declared|according to)\b")
+_REPORTED_BEFORE = re.compile(r"\b(?:said|says|told|added|wrote|asked|according to)\s*$")
+
+
+@cache
+def analyzer():
+    """Return VADER's analyser with the news words added; built once per process."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    scorer = SentimentIntensityAnalyzer()
+    text = resources.files("tasks").joinpath("data", "news_tone.csv").read_text(encoding="utf-8")
+    scorer.lexicon.update({r["word"]: float(r["valence"]) for r in csv.DictReader(text.splitlines())})
+    return scorer
+
+
+def tone(text: str) -> float:
+    """Return the tone of a piece of text, -1 to 1 (VADER's compound score)."""
+    return round(analyzer().polarity_scores(text)["compound"], 4) if text.strip() else 0.0
+
+
+def clause(sentence: str, start: int, end: int) -> str:
+    """Return the clause of `sentence` that holds [start, end)."""
+    bounds = list(_CLAUSE_BOUNDARY.finditer(sentence))
+    lo = max([0] + [b.end() for b in bounds if b.end() <= start])
+    hi = min([len(sentence)] + [b.start() for b in bounds if b.start() >= end])
+    return sentence[lo:hi]
+
+
+def is_speaker(sentence: str, start: int, end: int) -> bool:
+    """True when the mention at [start, end) reports what follows or precedes it: "Asonye said",
+    "Kim, the leader, told", ", said Earnest"."""
+    after = sentence[end:end + 30]
+    found = _REPORTING.search(after)
+    if found and len(after[:found.start()].split()) <= 3 and \
+            not any(c in after[:found.start()] for c in '.;"“”'):
+        return True
+    return bool(_REPORTED_BEFORE.search(sentence[max(0, start - 20):start]))
+
+
+def mention_tone(sentence: str, start: int, end: int) -> float:
+    """Return the tone toward the mention at [start, end) of `sentence` (offsets into it)."""
+    if is_speaker(sentence, start, end):
+        return 0.0
+    return tone(clause(sentence, start, end))
+
+
+def polarity(score: float) -> int:
+    """Return -1, 0 or 1 for a tone score."""
+    return 1 if score >= POSITIVE else -1 if score <= NEGATIVE else 0
