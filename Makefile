@@ -71,6 +71,14 @@ bench: bench-geo
 bench-geo: $(STAMP)  ## places on TR-News (or DATA=FILE) vs the most populous match; cost beside NER on BBC
 	$(BIN)/python -m benchmarks.geo $(if $(DATA),--data $(DATA)) $(if $(OUT),--out $(OUT))
 
+.PHONY: bench-quotes bench-tone
+bench: bench-quotes bench-tone
+bench-quotes: $(STAMP)  ## quotes and speakers on PolNeAR dev (or DATA=FILE): P/R/F1 at 0.8 and 0.3, speaker accuracy
+	$(BIN)/python -m benchmarks.quotes $(if $(DATA),--data $(DATA)) $(if $(OUT),--out $(OUT))
+
+bench-tone: $(STAMP)  ## tone toward a mention on NewsMTSC dev (or DATA=FILE) vs whole-sentence VADER
+	$(BIN)/python -m benchmarks.tone $(if $(DATA),--data $(DATA)) $(if $(OUT),--out $(OUT))
+
 UI_PORT ?= 4200
 .PHONY: ui
 ui: $(STAMP)  ## the project's Prefect server and UI on 127.0.0.1; newsner run/serve report to it

@@ -74,6 +74,7 @@ WINDOW = 120    # characters searched beside a quote for its attribution
 MAX_GAP_WORDS = 9   # words between a quote and its cue ("Kim Jong-un, North Korea's leader, said")
 MAX_APPOSITIVE_WORDS = 25  # ... when they are a name and what it is ("Scott Pruitt, the ..., said")
 MIN_INDIRECT_WORDS = 4
+_TOLD_THAT = re.compile(r"(?:\s+[\w’'-]+){1,4}?\s+that\s+")
 _WHEN_THAT = re.compile(r"(?:\s+(?:on|in|at|last|this|earlier)\s+[\w.]+(?:\s+\w+)?)?\s*,?\s*(that\s+)?")
 MAX_SPLIT_GAP_WORDS = 40  # words of attribution between the pieces of one split quote
 
@@ -411,6 +412,8 @@ def indirect_quotes(text: str, mentions: Sequence[dict], sentences, spans) -> li
             before, after = sentence[:cue.start()], sentence[cue.end():]
             that = _WHEN_THAT.match(after)
             content_start = cue.end() + that.end()
+            if told := _TOLD_THAT.match(after):  # "told reporters that ...": after "that"
+                content_start = cue.end() + told.end()
             body = sentence[content_start:].strip()
             # "X said (that) CONTENT"
             if len(body.split()) >= MIN_INDIRECT_WORDS and before.strip() and len(before.split()) <= 8:

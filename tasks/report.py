@@ -1,6 +1,6 @@
 """`newsner report`: one self-contained HTML page (inline SVG charts, no scripts, no network)
-with top entities, timelines of the top movers, a map of the places in the news, a co-occurrence
-network and data-quality figures."""
+with top entities, timelines of the top movers, a map of the places in the news, the most quoted
+people, the entities whose tone moved most, a co-occurrence network and data-quality figures."""
 
 from __future__ import annotations
 
@@ -192,6 +192,16 @@ def _empty(title: str, chart_id: str) -> str:
             + '<text x="4" y="44" class="empty">no data yet</text></svg>')
 
 
+def quoted_table(rows: list[tuple[str, int, str]]) -> str:
+    """Return the most quoted people as an HTML table: name, quotes, and a sample quote."""
+    if not rows:
+        return '<section id="quoted"><h2>Most quoted people</h2><p class="empty">no data yet</p></section>'
+    body = "".join(f"<tr><td>{escape(name)}</td><td class=\"n\">{n:,}</td>"
+                   f"<td>{escape(shorten(quote, 240))}</td></tr>" for name, n, quote in rows)
+    return ('<section id="quoted"><h2>Most quoted people</h2><table><thead><tr><th>person</th>'
+            f'<th>quotes</th><th>a quote</th></tr></thead><tbody>{body}</tbody></table></section>')
+
+
 def render(warehouse: Warehouse, *, top: int = 15, movers: int = 5, pairs: int = 25) -> str:
     """Return the report page for `warehouse`."""
     def rows(name: str, params=None):
@@ -210,6 +220,10 @@ def render(warehouse: Warehouse, *, top: int = 15, movers: int = 5, pairs: int =
     period = (f"30 days to the latest article: {min(f for f, _ in days)} to "
               f"{max(lt for _, lt in days)}" if days else "every article; none has a date")
     map_places = [(name, lat, lon, n) for name, _, lat, lon, n in rows("map_places", {"limit": 40})]
+    quoted = rows("quoted", {"limit": 10})
+    tone_rows = [(f"{name} ({change:+.2f}; now {now:+.2f})", abs(change),
+                  "#16a34a" if change > 0 else "#dc2626")
+                 for name, change, now, *_ in rows("tone_movers", {"limit": 10})]
     edge_rows = rows("pairs", {"limit": pairs})
     nodes = {a: na for a, na, *_ in edge_rows} | {b: nb for _, _, b, nb, _ in edge_rows}
     edges = [(a, b, n) for a, _, b, _, n in edge_rows]
@@ -218,6 +232,8 @@ def render(warehouse: Warehouse, *, top: int = 15, movers: int = 5, pairs: int =
         line_chart("Top movers: mentions per day", series, chart_id="movers"),
         map_chart(f"Places in the news ({period})", map_countries,
                   map_places, country_shapes(), chart_id="map"),
+        bar_chart("Tone moved most: latest 7 days against the 23 before (green: warmer)",
+                  tone_rows, chart_id="tone-movers"),
         network_chart("Strongest co-occurrences (shared sentences)", nodes, edges,
                       chart_id="network"),
         bar_chart("Rejects by reason", [(r, n, "#dc2626") for r, n in rows("rejects")],
@@ -228,7 +244,8 @@ def render(warehouse: Warehouse, *, top: int = 15, movers: int = 5, pairs: int =
                                                     for m, n in rows("methods")],
                   chart_id="methods"),
     ]
-    figures = "".join(f"<figure>{chart}</figure>" for chart in charts)
+    figures = "".join(f"<figure>{chart}</figure>" for chart in charts[:3]) + quoted_table(quoted) \
+        + "".join(f"<figure>{chart}</figure>" for chart in charts[3:])
     summary = " · ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in totals.items())
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>newsner report</title>
@@ -236,6 +253,9 @@ def render(warehouse: Warehouse, *, top: int = 15, movers: int = 5, pairs: int =
 body {{ font: 14px system-ui, sans-serif; margin: 24px; color: #111827; background: #fff; }}
 figure {{ margin: 0 0 24px; }} svg text {{ font: 12px system-ui, sans-serif; fill: #111827; }}
 svg text.title {{ font-weight: 600; font-size: 14px; }} svg text.empty {{ fill: #6b7280; }}
+h2 {{ font-size: 14px; margin: 0 0 8px; }} table {{ border-collapse: collapse; margin: 0 0 24px; }}
+td, th {{ text-align: left; padding: 3px 10px 3px 0; vertical-align: top; max-width: 560px; }}
+td.n {{ text-align: right; }} p.empty {{ color: #6b7280; }}
 </style></head><body>
 <h1>newsner report</h1>
 <p id="totals">{escape(summary)}</p>

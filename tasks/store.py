@@ -95,8 +95,8 @@ def cell(value) -> str:
     return _MARKDOWN.sub(r"\\\1", " ".join(str(value).split()))
 
 
-def summary_markdown(summary: dict, movers: list[tuple]) -> str:
-    """Return the run's markdown report: counts, top entities and top movers."""
+def summary_markdown(summary: dict, movers: list[tuple], quoted: list[tuple] = ()) -> str:
+    """Return the run's markdown report: counts, top entities, top movers, most quoted people."""
     lines = [f"# newsner run `{summary['run_id']}`", "",
              f"{summary['n_inputs']} articles in, {summary['n_new_articles']} new, "
              f"{summary['n_mentions']} mentions, {summary['n_rejects']} rejects "
@@ -110,6 +110,10 @@ def summary_markdown(summary: dict, movers: list[tuple]) -> str:
         lines += [f"| {cell(n)} | {lab} | {m} | {b} | {z} |" for n, lab, m, b, z in movers]
     else:
         lines.append("No entity has enough mentions on its latest day yet.")
+    if quoted:
+        lines += ["", "## Most quoted people (30 days to the latest article)", "",
+                  "| person | quotes | a quote |", "|---|---|---|"]
+        lines += [f"| {cell(name)} | {n} | {cell(quote[:240])} |" for name, n, quote in quoted]
     return "\n".join(lines) + "\n"
 
 
@@ -120,7 +124,8 @@ def publish_artifacts(summary: dict, mentions_by_label: dict[str, int], warehous
     movers = query(warehouse, load_sql("report_run_movers"), {"limit": 10})[1]
     create_table_artifact(summary_table(summary, mentions_by_label, entities_by_label),
                           key="newsner-run-summary", description="newsner run: counts and timings")
-    create_markdown_artifact(summary_markdown(summary, movers), key="newsner-run-report",
+    quoted = query(warehouse, load_sql("report_quoted"), {"limit": 5})[1]
+    create_markdown_artifact(summary_markdown(summary, movers, quoted), key="newsner-run-report",
                              description="newsner run: top entities and top movers")
 
 

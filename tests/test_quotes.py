@@ -213,3 +213,25 @@ def test_an_older_warehouse_gains_quotes_and_tone_for_its_stored_articles_once(t
     _, rows = query(w, "SELECT article_id, count(*) FROM mention_tones GROUP BY 1 ORDER BY 1")
     assert rows == [("a1", 2), ("q9", 1)]
     assert not pending(w, "speech_pending")
+
+
+def test_the_report_lists_the_most_quoted_people_and_the_entities_whose_tone_moved(tmp_path):
+    from datetime import timedelta
+
+    from tasks.report import write_report
+
+    w = Warehouse(tmp_path / "w")
+    warm = "Ben Ortiz praised the brave and generous crew, a wonderful success.\n"
+    cold = "Ben Ortiz attacked the corrupt board, a disgraceful failure.\n"
+    built = [staged_article(f"t{i}", DAY1 + timedelta(days=i), warm if i < 3 else cold)
+             for i in (0, 1, 2, 20, 21, 22)]
+    built.append(staged_article("t9", DAY1 + timedelta(days=22), "“We will sail on,” said Ben "
+                                "Ortiz. “The harbor stays open to every ship that asks.”\n"))
+    stage_and_commit(w, "r1", built)
+    html = write_report(w, tmp_path / "report.html").read_text()
+    quoted = re.search(r'<section id="quoted">.*?</section>', html, re.DOTALL).group(0)
+    assert "<td>Ben Ortiz</td><td class=\"n\">1</td><td>“We will sail on,” said Ben Ortiz." in quoted
+    movers = re.search(r'<svg id="tone-movers".*?</svg>', html, re.DOTALL).group(0)
+    bar = re.search(r'>Ben Ortiz \(([+-][\d.]+); now ([+-][\d.]+)\)<', movers)
+    assert bar and float(bar.group(1)) < -1.0 and float(bar.group(2)) < 0  # warm, then cold
+    assert 'fill="#dc2626"' in movers

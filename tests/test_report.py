@@ -33,7 +33,7 @@ def test_charts_without_data_say_so():
 
 def test_report_holds_every_chart_with_the_warehouse_numbers(warehouse, tmp_path):  # noqa: F811
     html = write_report(warehouse, tmp_path / "report.html").read_text()
-    assert len(re.findall(r'<svg id="[\w-]+" class="chart"', html)) == 7
+    assert len(re.findall(r'<svg id="[\w-]+" class="chart"', html)) == 8
     assert "Lee (PERSON): 32" in html and "Kim (PERSON): 16" in html and "Putin (PERSON): 6" in html
     # a16 is detected Dutch but went through NER; a17 (German) did not: one other-language article
     assert "18 articles · 59 mentions · 5 entities · 1 runs · 0 duplicates · 1 other language" in html
@@ -50,7 +50,7 @@ def test_report_renders_in_headless_chromium_without_console_errors(warehouse, t
     dom = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom",
                           page.as_uri()], capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert len(re.findall(r'<svg id="[\w-]+" class="chart"', dom.stdout)) == 7
+    assert len(re.findall(r'<svg id="[\w-]+" class="chart"', dom.stdout)) == 8
     assert "CONSOLE" not in dom.stderr and "Uncaught" not in dom.stderr
     image = screenshot(page, tmp_path)
     colours = image.getcolors(maxcolors=1 << 20)

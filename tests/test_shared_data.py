@@ -120,3 +120,23 @@ def test_the_report_map_of_a_real_corpus_draws_in_headless_chromium(bbc_cases, t
     html = assert_map_drawn(Warehouse(bbc_cases), tmp_path)
     assert "every article; none has a date" in html  # BBC items carry no dates
     assert "United Kingdom" in html and "United States" in html
+
+
+@pytest.mark.slow
+def test_the_original_seed_articles_quotes_go_to_kim_and_the_pacts_words_to_no_one(
+        prefect_server, shared, tmp_path):
+    run([shared / "seeds"], tmp_path / "w")
+    quotes = rows(tmp_path / "w", "SELECT quote, speaker_id, direct, rule FROM who_said_what "
+                                  "ORDER BY start_char")
+    kim = "person:kim jong un"
+
+    def speaker_of(words: str):
+        found = [(s, d, r) for q, s, d, r in quotes if words in q]
+        assert len(found) == 1, (words, quotes)
+        return found[0]
+
+    assert speaker_of("“advance non-stop”") == (kim, False, "partial")  # inside a clause
+    assert speaker_of("DPRK-Russia friendship")[0] == kim
+    assert speaker_of("The years of militant fraternity") == (kim, True, "continued")
+    assert speaker_of("Pyongyang will always be with Moscow") == (kim, True, "before")
+    assert speaker_of("either party is in a state of war")[0] is None

@@ -4,7 +4,8 @@
 CREATE OR REPLACE VIEW who_said_what AS
 SELECT
     q.article_id, a.published_at, a.source, a.title,
-    k.entity_id AS speaker_id, e.name AS speaker_name, q.speaker, q.cue, q.text AS quote,
+    k.entity_id AS speaker_id, e.name AS speaker_name, e.label AS speaker_label, q.speaker, q.cue,
+    q.text AS quote,
     q.direct, q.rule, q.tone, q.start_char, q.end_char
 FROM quotes AS q
 JOIN articles AS a USING (article_id)
