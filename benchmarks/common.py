@@ -35,3 +35,33 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
     start = time.perf_counter()
     result = fn()
     return time.perf_counter() - start, result
+
+
+def bbc_ner(model: str, limit: int | None = None) -> dict:
+    """Return the BBC corpus as a run's NER leaves it (articles, mentions, sentences) and the
+    seconds cleaning, NER and propagation took in this process. Kept in benchmarks/out/ so the
+    benchmarks that measure later stages against NER (bench-geo, bench-quotes) pay for it once;
+    delete the file to measure NER again."""
+    import pickle
+
+    from benchmarks.ner_quality import run_pipeline
+    from tasks.settings import Settings
+
+    cache = ROOT / "benchmarks" / "out" / f"bbc-ner-{model}-{limit or 'all'}.pickle"
+    if cache.exists():
+        return pickle.loads(cache.read_bytes())
+    docs = [{"doc_id": d["id"], "text": d["text"], "entities": []}
+            for d in read_jsonl(DATA / "bbc-news" / "articles.jsonl", limit)]
+    sentences: list[dict] = []
+    start = time.perf_counter()
+    articles, mentions, _ = run_pipeline(docs, Settings(model=model), sentences)
+    seconds = time.perf_counter() - start
+    for m in mentions:
+        m.setdefault("model", model)
+    for s in sentences:
+        s.setdefault("model", model)
+    found = {"articles": articles, "mentions": mentions, "sentences": sentences,
+             "ner_seconds": round(seconds, 2)}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(pickle.dumps(found))
+    return found

@@ -140,21 +140,14 @@ def end_to_end(docs: list[dict], model: str) -> dict:
 
 def bbc_cost(model: str, limit: int | None) -> dict:
     """Return NER's time and place resolution's on the BBC corpus, run as a run runs them."""
-    from benchmarks.ner_quality import run_pipeline
-    from tasks.settings import Settings
+    from benchmarks.common import bbc_ner
 
-    docs = [{"doc_id": d["id"], "text": d["text"], "entities": []}
-            for d in read_jsonl(DATA / "bbc-news" / "articles.jsonl", limit)]
+    found = bbc_ner(model, limit)
     start = time.perf_counter()
-    articles, mentions, _ = run_pipeline(docs, Settings(model=model))
-    ner_seconds = time.perf_counter() - start
-    for m in mentions:
-        m.setdefault("model", model)
-    start = time.perf_counter()
-    rows = article_rows(place_index(), articles, mentions)
+    rows = article_rows(place_index(), found["articles"], found["mentions"])
     seconds = time.perf_counter() - start
-    return {"articles": len(articles), "ner_seconds": round(ner_seconds, 2),
-            "place_seconds": round(seconds, 3), "share": round(seconds / ner_seconds, 4),
+    return {"articles": len(found["articles"]), "ner_seconds": found["ner_seconds"],
+            "place_seconds": round(seconds, 3), "share": round(seconds / found["ner_seconds"], 4),
             "place_names": len(rows["mention_places"]),
             "placed": sum(r["geonameid"] is not None for r in rows["mention_places"])}
 

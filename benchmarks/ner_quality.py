@@ -80,10 +80,12 @@ def raw_model_spans(texts: list[str], model: str) -> list[list[tuple[int, int, s
             for doc in nlp.pipe(texts, batch_size=64)]
 
 
-def run_pipeline(docs: list[dict], settings: Settings) -> tuple[list[dict], list[dict], dict]:
+def run_pipeline(docs: list[dict], settings: Settings, sentences: list[dict] | None = None,
+                 ) -> tuple[list[dict], list[dict], dict]:
     """Clean, route, find and propagate mentions as a run does, over `docs` as one corpus.
 
-    Return (articles, mentions with offsets into the cleaned texts, raw offset maps).
+    Return (articles, mentions with offsets into the cleaned texts, raw offset maps); the
+    sentences go to `sentences` when it is given.
     """
     language = model_language(settings.model)
     articles = []
@@ -94,7 +96,7 @@ def run_pipeline(docs: list[dict], settings: Settings) -> tuple[list[dict], list
         if article:
             articles.append({**article, "article_id": doc["doc_id"]})
     routed = [a for a in articles if goes_to_ner(a, language)]
-    sentences: list[dict] = []
+    sentences = [] if sentences is None else sentences
     mentions = find_mentions(load_nlp(settings.model), routed, labels=settings.labels,
                              batch_size=settings.batch_size, sentences=sentences)
     mentions = propagate(routed, mentions, sentences, corpus_counts(routed, mentions))

@@ -12,7 +12,10 @@ content when their shared word tokens are at least 80 % (and, looser, 30 %) of t
 - indirect quotes, the same against all gold contents (recall over the non-direct ones).
 - articles in two halves (even and odd positions): rules were developed on the even half.
 
-Usage: python -m benchmarks.quotes [--data FILE] [--out FILE]
+- cost: the quotes-and-tone stage's time on the BBC corpus beside NER's (clean, parse, propagate)
+  in the same process.
+
+Usage: python -m benchmarks.quotes [--data FILE] [--out FILE] [--bbc N]
 """
 
 from __future__ import annotations
@@ -120,11 +123,28 @@ def score(docs: list[dict], predicted: list[list[dict]], *, direct: bool, thresh
             "n_speaker_scored": n_speaker}
 
 
+def bbc_cost(model: str, limit: int | None) -> dict:
+    """Return NER's time and the quotes-and-tone stage's on the BBC corpus (the stage's own
+    function, over the articles, mentions and sentences NER left)."""
+    from benchmarks.common import bbc_ner
+    from tasks.speech import article_rows
+
+    found = bbc_ner(model, limit)
+    start = time.perf_counter()
+    rows = article_rows(found["articles"], found["mentions"], found["sentences"])
+    seconds = time.perf_counter() - start
+    return {"articles": len(found["articles"]), "ner_seconds": found["ner_seconds"],
+            "seconds": round(seconds, 2), "share": round(seconds / found["ner_seconds"], 4),
+            "quotes": len(rows["quotes"]), "mention_tones": len(rows["mention_tones"])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=POLNEAR)
     parser.add_argument("--model", default="en_core_web_sm")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--bbc", type=int, default=None, metavar="N",
+                        help="measure the cost on the first N BBC articles (default: all)")
     args = parser.parse_args()
     docs = read_jsonl(require(args.data))
     predicted, ner_seconds, seconds = predict(docs, args.model)
@@ -144,6 +164,12 @@ def main() -> None:
                       f"{row['speaker_accuracy']:>8.3f}")
     summary = {"data": str(args.data), "ner_seconds": round(ner_seconds, 2),
                "quote_seconds": round(seconds, 3), "scores": results}
+    if (DATA / "bbc-news" / "articles.jsonl").exists():
+        cost = bbc_cost(args.model, args.bbc)
+        print(f"\ncost on BBC News ({cost['articles']:,} articles, {cost['quotes']:,} quotes, "
+              f"{cost['mention_tones']:,} mentions toned): NER {cost['ner_seconds']:.1f} s, quotes "
+              f"and tone {cost['seconds']:.1f} s = {cost['share']:.1%} of NER")
+        summary["bbc_cost"] = cost
     print(json.dumps(summary))
     if args.out:
         args.out.write_text(json.dumps(summary, indent=1))

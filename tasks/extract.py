@@ -84,9 +84,13 @@ def _merge(parts: list[dict]) -> dict:
 _WORKER: tuple | None = None  # (nlp, config) in a pool worker
 
 
-def _start_worker(config: NerConfig) -> None:
+WORKERS_READY_SECONDS = 300  # how long a worker waits for the others to load the pipeline
+
+
+def _start_worker(config: NerConfig, ready) -> None:
     global _WORKER
     _WORKER = (load_nlp(config.model, config.patterns), config)
+    ready.wait(WORKERS_READY_SECONDS)  # no worker takes a batch before all have loaded
 
 
 def _work(articles: list[dict]) -> dict:
@@ -99,12 +103,15 @@ class NerPool:
 
     def __init__(self, config: NerConfig, processes: int):
         self.processes = processes
+        context = multiprocessing.get_context("spawn")
         self._executor = ProcessPoolExecutor(
-            processes, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker, initargs=(config,))
+            processes, mp_context=context, initializer=_start_worker,
+            initargs=(config, context.Barrier(processes)))
+        self.warm()
 
     def warm(self) -> None:
-        """Start every worker now (they load the pipeline while the run starts)."""
+        """Start every worker now (they load the pipeline while the run starts, and wait for
+        each other: a chunk is spread over all of them, never over the first one ready)."""
         for _ in range(self.processes):
             self._executor.submit(len, [])
 
@@ -205,5 +212,5 @@ def prepare(config: NerConfig, processes: int) -> None:
             pass           # reports what went wrong there, in the run
 
     if processes:
-        ner_pool(config, processes).warm()
+        ner_pool(config, processes)  # its workers start loading the pipeline now
     threading.Thread(target=load, daemon=True).start()

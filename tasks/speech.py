@@ -8,19 +8,18 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-import pyarrow as pa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.faults import fault_point
+from tasks.parts import run_parts, stored_parts
 from tasks.quotes import find_quotes
 from tasks.timing import stage_logger, timed
 from tasks.tone import mention_tone, tone
-from tasks.warehouse import Staging, Warehouse, pending, pending_inputs, to_arrow
+from tasks.warehouse import Staging, Warehouse, to_arrow
 
 OUTPUTS = ("quotes", "mention_tones")
 PENDING = "speech_pending"  # meta key: stored articles still without quotes and tone
-BACKFILL_PART = 1_000_000   # staged parts of the backfill are numbered from here
 
 
 def article_rows(articles: Sequence[dict], mentions: Sequence[dict], sentences: Sequence[dict]
@@ -81,28 +80,13 @@ def _stage(staging: Staging, part: int, articles, mentions, sentences, counts: C
 def find_quotes_and_tone(warehouse: Warehouse, staging: Staging, *, chunk_size: int = 1_000) -> dict:
     """Stage the quotes and mention tones of the run's articles (and of stored ones without)."""
     counts: Counter = Counter()
-    for path in staging.parts("mentions"):
-        part = int(path.stem.split("-")[1])
-        mentions = staging.read_part("mentions", part).to_pylist()
-        if not mentions:
-            continue
-        with_mentions = {m["article_id"] for m in mentions}
-        articles = [a for a in staging.read_part("ner_input", part).select(["article_id", "text"])
-                    .to_pylist() if a["article_id"] in with_mentions]
-        sentences = staging.read_part("sentences", part).to_pylist()
+    for part, articles, mentions, sentences in run_parts(staging):
         _stage(staging, part, articles, mentions, sentences, counts)
         fault_point("quotes:part")
-    if pending(warehouse, PENDING):
-        after, part = "", BACKFILL_PART
-        while after is not None:
-            articles, mentions, sentences = pending_inputs(warehouse, done="mention_tones",
-                                                           labels=None, after=after,
-                                                           limit=chunk_size)
-            after = articles[-1]["article_id"] if articles else None
-            if articles:
-                _stage(staging, part, articles, mentions, sentences, counts)
-                counts["n_backfilled_quotes"] += len(articles)
-                part += 1
-        staging.write("meta_done", pa.table({"key": [PENDING]}), 1)  # (part 0: the place stage's)
+    for part, articles, mentions, sentences in stored_parts(
+            warehouse, staging, flag=PENDING, done="mention_tones", labels=None,
+            chunk_size=chunk_size, flag_part=1):
+        _stage(staging, part, articles, mentions, sentences, counts)
+        counts["n_backfilled_quotes"] += len(articles)
     stage_logger().info("quotes and tone: %s", dict(counts))
     return dict(counts)

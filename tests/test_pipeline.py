@@ -126,7 +126,7 @@ def test_rerun_adds_nothing_and_a_new_article_adds_only_itself(seeded, tmp_path)
     warehouse = tmp_path / "w"
     shutil.copytree(seeded[0], warehouse)  # the shared warehouse stays as the seeds left it
     tables = table_names()
-    assert len(tables) == 17
+    assert len(tables) == 22  # places (3), quotes and tone (2) included
     before = {t: rows(warehouse, f"SELECT * FROM {t} ORDER BY ALL") for t in tables}
     again = run([SEEDS], warehouse)
     assert again["n_new_articles"] == 0 and again["n_mentions"] == 0 and not again["changed"]
@@ -377,7 +377,7 @@ def test_a_grown_export_is_read_from_where_it_stopped_and_the_lake_rewrites_only
     month = {("articles", "month=2025-12"), ("mentions", "month=2025-12"),
              ("sentences", "month=2025-12"), ("story_signatures", "month=2025-12"),
              ("story_bands", "month=2025-12"), ("entity_daily", "month=2025-12"),
-             ("entity_weekly", "month=2025-12")}
+             ("entity_weekly", "month=2025-12"), ("mention_tones", "month=2025-12")}
     assert month <= rewritten
     buckets = dict(rows(warehouse, """
         SELECT 'entities', list(DISTINCT 'bucket=' || substr(md5(entity_id), 1, 1)) FROM mentions
@@ -462,3 +462,19 @@ def test_other_languages_are_kept_out_of_ner_and_english_tables_are_not(prefect_
     assert by_file["de.txt"] == 0 and by_file["results.txt"] >= 4  # the clubs and the city
     assert not rows(warehouse, "SELECT 1 FROM sentences JOIN articles USING (article_id) "
                                "WHERE language = 'de'")
+
+
+def test_reprocess_gives_an_older_warehouse_places_quotes_and_tone_for_its_stored_articles(
+        prefect_server, tmp_path):
+    from flows.pipeline import newsner_reprocess
+    from tasks.settings import Settings
+    from tests.test_migrations import v1_warehouse
+
+    w = v1_warehouse(tmp_path / "w")  # schema 001: 'Kim spoke in Seoul.' by model 'm'
+    newsner_reprocess(Settings(warehouse=w.root))
+    stored = rows(w.root, "SELECT p.geonameid, count(t.tone) FROM mention_places AS p JOIN "
+                          "mention_tones AS t USING (article_id, model) WHERE p.model = 'm' "
+                          "GROUP BY ALL")
+    assert stored == [(1835848, 2)]  # Seoul, and the tone of both stored mentions
+    again = rows(w.root, "SELECT count(*) FROM meta WHERE key IN ('places_pending', 'speech_pending')")
+    assert again == [(0,)]

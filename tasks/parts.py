@@ -1,0 +1,46 @@
+"""The articles a stage after NER works on, a part at a time: the run's own staged parts, then,
+once after the migration that added the stage, the articles the warehouse stored before it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import pyarrow as pa
+
+from tasks.warehouse import Staging, Warehouse, pending, pending_inputs
+
+BACKFILL_PART = 1_000_000  # staged parts of stored articles are numbered from here
+Chunk = tuple[int, list[dict], list[dict], list[dict]]  # part, articles, mentions, sentences
+
+
+def run_parts(staging: Staging, labels: Sequence[str] | None = None) -> Iterator[Chunk]:
+    """Yield each staged part of the run's final mentions (of `labels`; all when None) with the
+    articles they are in and the sentences of the part."""
+    for path in staging.parts("mentions"):
+        part = int(path.stem.split("-")[1])
+        mentions = [m for m in staging.read_part("mentions", part).to_pylist()
+                    if labels is None or m["label"] in labels]
+        if not mentions:
+            continue
+        wanted = {m["article_id"] for m in mentions}
+        articles = [a for a in staging.read_part("ner_input", part).select(["article_id", "text"])
+                    .to_pylist() if a["article_id"] in wanted]
+        yield part, articles, mentions, staging.read_part("sentences", part).to_pylist()
+
+
+def stored_parts(warehouse: Warehouse, staging: Staging, *, flag: str, done: str,
+                 labels: Sequence[str] | None, chunk_size: int, flag_part: int) -> Iterator[Chunk]:
+    """Yield the stored articles still without rows in table `done` while the warehouse's meta
+    holds `flag` (set by the migration), `chunk_size` at a time; then stage the flag's removal,
+    which the commit applies with the rows (as part `flag_part` of staged meta_done)."""
+    if not pending(warehouse, flag):
+        return
+    after, part = "", BACKFILL_PART
+    while after is not None:
+        articles, mentions, sentences = pending_inputs(warehouse, done=done, labels=labels,
+                                                       after=after, limit=chunk_size)
+        after = articles[-1]["article_id"] if articles else None
+        if articles:
+            yield part, articles, mentions, sentences
+            part += 1
+    staging.write("meta_done", pa.table({"key": [flag]}), flag_part)
