@@ -43,8 +43,6 @@ IN_ARTICLE_COUNTRY = 2.5    # the place lies in a country the article names
 IN_ARTICLE_REGION = 2.5     # ... in a region the article names
 NEAR_QUALIFIER = 10.0       # "Paris, Texas": the text itself says where the place is
 ASKED_TYPE = 5.0            # "the Kursk region", "Quebec City"
-CORPUS_WEIGHT = 3.0         # the place the corpus's other articles chose for the name, with evidence
-CORPUS_SHARE = 0.6          # ... in at least this share of their choices (and twice or more)
 MIN_POPULATION_SCORE = 1.0  # log10 of population floors here (places of unknown population)
 
 _REGION_WORDS = (r"(region|province|oblast|state|governorate|prefecture|territory|county|co\.|"
@@ -197,8 +195,6 @@ def _qualifier_places(index: PlaceIndex, qualifiers: set[str]) -> list[Place]:
 
 def _score(place: Place, kind: str, name: _Name, context: dict, quals: list[Place]) -> float:
     score = prior(place, kind)
-    if context.get("corpus") == place.geonameid:
-        score += CORPUS_WEIGHT
     if place.country_code and context["countries"].get(place.country_code, 0) > 0 and \
             place.feature_code != "PCLI":
         score += IN_ARTICLE_COUNTRY
@@ -258,28 +254,15 @@ def _context(chosen: dict[str, Located], names: list[_Name], skip: str) -> dict:
     return {"countries": countries, "regions": regions, "towns": towns}
 
 
-def corpus_choice(votes: dict[int, int] | None) -> int | None:
-    """Return the place other articles chose for a name with evidence (qualifier or context),
-    when they agree on it: CORPUS_SHARE of the votes and at least two."""
-    if not votes:
-        return None
-    geonameid, n = max(votes.items(), key=lambda kv: (kv[1], -kv[0]))
-    return geonameid if n >= 2 and n >= CORPUS_SHARE * sum(votes.values()) else None
-
-
-def locate(index: PlaceIndex, text: str, mentions: Sequence[dict],
-           corpus: dict[str, dict[int, int]] | None = None) -> dict[str, Located]:
+def locate(index: PlaceIndex, text: str, mentions: Sequence[dict]) -> dict[str, Located]:
     """Return key -> Located for the place mentions of one article (dicts with key, text, label,
-    start_char, end_char; offsets into `text`), given what the corpus chose for the same keys
-    elsewhere (key -> geonameid -> articles)."""
+    start_char, end_char; offsets into `text`). An article is placed on its own: the same
+    article gets the same places whichever run, chunk or worker it comes in."""
     names = _names(index, text, mentions)
-    corpus = corpus or {}
-    prefer = {n.key: corpus_choice(corpus.get(n.key)) for n in names}
     empty = {"countries": Counter(), "regions": Counter(), "towns": Counter()}
-    chosen = {n.key: _choose(n, {**empty, "corpus": prefer[n.key]}, index) for n in names}
+    chosen = {n.key: _choose(n, empty, index) for n in names}
     for _ in range(2):
-        chosen = {n.key: _choose(n, {**_context(chosen, names, n.key), "corpus": prefer[n.key]},
-                                 index) for n in names}
+        chosen = {n.key: _choose(n, _context(chosen, names, n.key), index) for n in names}
     # a name the gazetteer does not know ("Metcalfe County", a hospital) lies in the country the
     # text puts it in, or else in the article's focus country
     country, _ = focus(chosen, {n.key: n.n for n in names}, {n.key: n.first for n in names})
@@ -327,16 +310,12 @@ def place_row(index: PlaceIndex, place: Place) -> dict:
             "lat": place.lat, "lon": place.lon, "population": place.population}
 
 
-EVIDENCE_RULES = ("qualifier", "context")  # choices the corpus prior learns from
-
-
-def article_rows(index: PlaceIndex, articles: Sequence[dict], mentions: Sequence[dict],
-                 corpus: dict[str, dict[int, int]] | None = None) -> dict[str, list[dict]]:
+def article_rows(index: PlaceIndex, articles: Sequence[dict], mentions: Sequence[dict]
+                 ) -> dict[str, list[dict]]:
     """Return the mention_places, article_focus and places rows of `articles` (dicts with
     article_id and text) given their mentions (dicts with article_id, model, key, text, label,
     start_char, end_char): one row per place name of an article, the article's focus, and every
-    place (and country) chosen. `corpus`: key -> geonameid -> articles elsewhere that chose it
-    with evidence (EVIDENCE_RULES)."""
+    place (and country) chosen."""
     by_article: dict[str, list[dict]] = defaultdict(list)
     for m in mentions:
         by_article[m["article_id"]].append(m)
@@ -347,7 +326,7 @@ def article_rows(index: PlaceIndex, articles: Sequence[dict], mentions: Sequence
         if not found:
             continue
         model = found[0]["model"]
-        chosen = locate(index, article["text"], found, corpus)
+        chosen = locate(index, article["text"], found)
         counts = Counter(m["key"] for m in found)
         firsts: dict[str, int] = {}
         for m in found:

@@ -4,38 +4,23 @@ the stored articles of a warehouse that had none yet (after migration 004)."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.faults import fault_point
-from tasks.geocode import CANDIDATE_LABELS, EVIDENCE_RULES, article_rows
+from tasks.geocode import CANDIDATE_LABELS, article_rows
 from tasks.parts import run_parts, stored_parts
 from tasks.timing import stage_logger, timed
-from tasks.warehouse import Staging, Warehouse, place_votes, to_arrow
+from tasks.warehouse import Staging, Warehouse, to_arrow
 
 OUTPUTS = ("mention_places", "article_focus", "places")
 PENDING = "places_pending"  # meta key: stored articles still to place
 
 
-class Votes:
-    """What the stored corpus chose for each name with evidence, read for the names a part
-    brings. Only choices of earlier runs count: within a run every part sees the same, so a run's
-    places do not depend on how it is chunked or on how many NER workers it has."""
-
-    def __init__(self, warehouse: Warehouse):
-        self.warehouse = warehouse
-
-    def for_keys(self, keys: set[str]) -> dict[str, dict[int, int]]:
-        votes: dict[str, Counter] = defaultdict(Counter)
-        for key, geonameid, n in place_votes(self.warehouse, sorted(keys), EVIDENCE_RULES):
-            votes[key][geonameid] += n
-        return votes
-
-
 def _stage(staging: Staging, part: int, articles: list[dict], mentions: list[dict],
-           counts: Counter, votes: Votes) -> None:
+           counts: Counter) -> None:
     from tasks.gazetteer import place_index  # the index is read once per process, when needed
 
     index = place_index()
@@ -43,7 +28,7 @@ def _stage(staging: Staging, part: int, articles: list[dict], mentions: list[dic
         counts["warned"] = 1
         stage_logger().warning("places: regions outside the US are unknown to this install; "
                                "`make` builds the full place index (see the README)")
-    rows = article_rows(index, articles, mentions, votes.for_keys({m["key"] for m in mentions}))
+    rows = article_rows(index, articles, mentions)
     for name in OUTPUTS:
         staging.write(name, to_arrow(name, rows[name]), part)
     counts["n_place_names"] += len(rows["mention_places"])
@@ -56,14 +41,13 @@ def _stage(staging: Staging, part: int, articles: list[dict], mentions: list[dic
 def locate_places(warehouse: Warehouse, staging: Staging, *, chunk_size: int = 1_000) -> dict:
     """Stage the places of the run's articles (and of stored ones still without)."""
     counts: Counter = Counter()
-    votes = Votes(warehouse)
     for part, articles, mentions, _ in run_parts(staging, CANDIDATE_LABELS):
-        _stage(staging, part, articles, mentions, counts, votes)
+        _stage(staging, part, articles, mentions, counts)
         fault_point("places:part")
     for part, articles, mentions, _ in stored_parts(
             warehouse, staging, flag=PENDING, done="mention_places", labels=CANDIDATE_LABELS,
             chunk_size=chunk_size, flag_part=0):
-        _stage(staging, part, articles, mentions, counts, votes)
+        _stage(staging, part, articles, mentions, counts)
         counts["n_backfilled"] += len(articles)
     counts.pop("warned", None)
     stage_logger().info("places: %s", dict(counts))

@@ -540,16 +540,6 @@ def pending_inputs(warehouse: Warehouse, *, done: str, labels: Sequence[str] | N
     return articles, mentions, sentences
 
 
-def place_votes(warehouse: Warehouse, keys: Sequence[str], rules: Sequence[str]
-                ) -> list[tuple[str, int, int]]:
-    """Return (key, geonameid, articles) of the stored places chosen for `keys` by `rules`."""
-    if not keys or not warehouse.exists():
-        return []
-    with _reading(warehouse) as con:
-        con.register("wanted", pa.table({"key": pa.array(list(keys), pa.string())}))
-        return con.execute(load_sql("place_votes"), {"rules": list(rules)}).fetchall()
-
-
 def compute_aggregates(warehouse: Warehouse, staging: Staging, *, model: str) -> dict[str, int]:
     """Stage the aggregate tables over stored plus staged rows; return their row counts."""
     counts = {}

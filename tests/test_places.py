@@ -19,7 +19,6 @@ PARIS_FR, PARIS_TX, TEXAS = 2988507, 4717560, 4736286
 GEORGIA_US, GEORGIA_GE, ATLANTA, TBILISI = 4197000, 614540, 4180439, 611717
 KURSK_OBLAST, KURSK_CITY, RUSSIA, NORTH_KOREA = 538555, 538560, 2017370, 1873107
 QUEBEC_PROVINCE, SEOUL, WASHINGTON_DC, ALBERTA, FARS = 6115047, 1835848, 4140963, 5883102, 134766
-LONDON_GB, LONDON_ON = 2643743, 6058560
 
 
 def mentions_in(text: str, *names: tuple[str, str]) -> list[dict]:
@@ -33,8 +32,8 @@ def mentions_in(text: str, *names: tuple[str, str]) -> list[dict]:
     return out
 
 
-def placed(text: str, *names: tuple[str, str], corpus=None) -> dict[str, int | None]:
-    chosen = locate(place_index(), text, mentions_in(text, *names), corpus)
+def placed(text: str, *names: tuple[str, str]) -> dict[str, int | None]:
+    chosen = locate(place_index(), text, mentions_in(text, *names))
     return {m["text"]: (chosen[m["key"]].place.geonameid if chosen[m["key"]].place else None)
             for m in mentions_in(text, *names)}
 
@@ -88,15 +87,6 @@ def test_a_mislabelled_place_counts_only_where_the_text_calls_it_one():
     rows = article_rows(place_index(), [{"article_id": "a", "text": text}], [kursk, kyiv])
     assert [(r["key"], r["geonameid"]) for r in rows["mention_places"]] == \
         [("product:kursk", KURSK_OBLAST)]
-
-
-def test_what_the_corpus_chose_for_a_name_with_evidence_outweighs_a_bigger_namesake():
-    text = "Police in London made an arrest."
-    assert placed(text, ("London", "GPE")) == {"London": LONDON_GB}
-    votes = {"place:london": {LONDON_ON: 5, LONDON_GB: 1}}
-    assert placed(text, ("London", "GPE"), corpus=votes) == {"London": LONDON_ON}
-    split = {"place:london": {LONDON_ON: 3, LONDON_GB: 3}}  # no agreement: no effect
-    assert placed(text, ("London", "GPE"), corpus=split) == {"London": LONDON_GB}
 
 
 def test_the_focus_is_the_country_most_places_lie_in_and_its_most_named_place():
