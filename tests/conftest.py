@@ -40,14 +40,3 @@ def prefect_server():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield PREFECT_API_URL.value()
-
-
-@pytest.fixture(scope="session")
-def original_seed(prefect_server, shared, tmp_path_factory):
-    """A warehouse of the original seed article (../shared/seeds), run once by the real flow;
-    tests only read it."""
-    from tests.test_pipeline import run
-
-    warehouse = tmp_path_factory.mktemp("original-seed") / "w"
-    run([shared / "seeds"], warehouse)
-    return warehouse

@@ -250,8 +250,9 @@ def test_alias_file_rerun_reresolves_without_ner_and_merges_stay_traceable(
     assert_aggregates_match_mentions(Warehouse(warehouse))  # after a merge, too
 
 
-def test_the_seed_article_names_its_people_and_places_canonically(original_seed):
-    warehouse = original_seed
+def test_the_seed_article_names_its_people_and_places_canonically(prefect_server, shared, tmp_path):
+    warehouse = tmp_path / "w"
+    run([shared / "seeds"], warehouse)
     putin = rows(warehouse, "SELECT name, label FROM entities WHERE entity_id = ?",
                  ["person:vladimir putin"])
     assert putin == [("Vladimir Putin", "PERSON")]

@@ -102,10 +102,12 @@ def test_the_top_entities_of_a_real_corpus_are_each_one_entity_named_by_its_full
 
 
 @pytest.mark.slow
-def test_the_original_seed_articles_places_resolve_and_russian_counts_for_russia(original_seed):
+def test_the_original_seed_articles_places_resolve_and_russian_counts_for_russia(
+        prefect_server, shared, tmp_path):
     from tests.test_pipeline import assert_seed_places
 
-    assert_seed_places(original_seed)
+    run([shared / "seeds"], tmp_path / "w")
+    assert_seed_places(tmp_path / "w")
 
 
 @pytest.mark.slow
@@ -121,9 +123,11 @@ def test_the_report_map_of_a_real_corpus_draws_in_headless_chromium(bbc_cases, t
 
 
 @pytest.mark.slow
-def test_the_original_seed_articles_quotes_go_to_kim_and_the_pacts_words_to_no_one(original_seed):
-    quotes = rows(original_seed, "SELECT quote, speaker_id, direct, rule FROM who_said_what "
-                                 "ORDER BY start_char")
+def test_the_original_seed_articles_quotes_go_to_kim_and_the_pacts_words_to_no_one(
+        prefect_server, shared, tmp_path):
+    run([shared / "seeds"], tmp_path / "w")
+    quotes = rows(tmp_path / "w", "SELECT quote, speaker_id, direct, rule FROM who_said_what "
+                                  "ORDER BY start_char")
     kim = "person:kim jong un"
 
     def speaker_of(words: str):
