@@ -37,6 +37,13 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
     return time.perf_counter() - start, result
 
 
+def emit(summary: dict, out: Path | None) -> None:
+    """Print a benchmark's JSON summary, and write it to `out` when one is given."""
+    print(json.dumps(summary))
+    if out:
+        out.write_text(json.dumps(summary, indent=1))
+
+
 def bbc_ner(model: str, limit: int | None = None) -> dict:
     """Return the BBC corpus as a run's NER leaves it (articles, mentions, sentences) and the
     seconds cleaning, NER and propagation took in this process. Kept in benchmarks/out/ so the

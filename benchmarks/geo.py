@@ -18,13 +18,12 @@ Usage: python -m benchmarks.geo [--data FILE] [--out FILE] [--bbc N]
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 from collections import Counter
 from pathlib import Path
 
-from benchmarks.common import DATA, read_jsonl, require
+from benchmarks.common import DATA, emit, read_jsonl, require
 from tasks.gazetteer import place_form, place_index
 from tasks.geocode import article_rows, candidates, locate
 
@@ -193,9 +192,7 @@ def main() -> None:
                   f"resolution {cost['place_seconds']:.2f} s = {cost['share']:.1%} of NER (plus "
                   f"{load:.2f} s to load the index, once per process)")
             summary["bbc_cost"] = cost
-    print(json.dumps(summary))
-    if args.out:
-        args.out.write_text(json.dumps(summary, indent=1))
+    emit(summary, args.out)
 
 
 if __name__ == "__main__":

@@ -21,12 +21,11 @@ Usage: python -m benchmarks.quotes [--data FILE] [--out FILE] [--bbc N]
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import time
 from pathlib import Path
 
-from benchmarks.common import DATA, read_jsonl, require
+from benchmarks.common import DATA, emit, read_jsonl, require
 from tasks.quotes import find_quotes
 
 POLNEAR = DATA / "quotes-polnear-dev" / "articles.jsonl"
@@ -170,9 +169,7 @@ def main() -> None:
               f"{cost['mention_tones']:,} mentions toned): NER {cost['ner_seconds']:.1f} s, quotes "
               f"and tone {cost['seconds']:.1f} s = {cost['share']:.1%} of NER")
         summary["bbc_cost"] = cost
-    print(json.dumps(summary))
-    if args.out:
-        args.out.write_text(json.dumps(summary, indent=1))
+    emit(summary, args.out)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,10 @@ Usage: python -m benchmarks.tone [--data FILE] [--out FILE]
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-from benchmarks.common import DATA, read_jsonl, require
+from benchmarks.common import DATA, emit, read_jsonl, require
 from tasks.tone import mention_tone, polarity
 
 NEWSMTSC = DATA / "sentiment-newsmtsc-dev"
@@ -65,9 +64,7 @@ def main() -> None:
         print(f"{path.name:<14} {row['n']:>5} {row['sentence_vader']['accuracy']:>9.3f} "
               f"{row['sentence_vader']['macro_f1']:>9.3f} {row['newsner']['accuracy']:>11.3f} "
               f"{row['newsner']['macro_f1']:>10.3f} {row['gain_macro_f1']:>+7.3f}")
-    print(json.dumps(results))
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=1))
+    emit(results, args.out)
 
 
 if __name__ == "__main__":
