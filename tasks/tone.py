@@ -4,7 +4,9 @@ words news uses that VADER lacks (tasks/data/news_tone.csv).
 
 A mention's tone is scored on the clause of its sentence it stands in (split at ";", dashes, and
 ", but", "while", "although" ...), not on the whole sentence; a mention that is the speaker of a
-report ("Asonye said", "said Mr. Earnest") gets none from what it reports: 0.0. Scores run from -1
+report ("Asonye said", "said Mr. Earnest", "Conaway, the Republican running the probe, told") or
+its addressee ("told Fox News", "in an interview with Chris Hayes") gets none from what is
+reported: 0.0. Scores run from -1
 (most negative) to 1; VADER's own cut-offs (+-0.05) make the three classes.
 """
 
@@ -22,6 +24,13 @@ _REPORTING = re.compile(r"\b(?:said|says|say|told|tells|added|adds|wrote|writes|
                         r"explained|noted|argued|claimed|stated|tweeted|warned|replied|announced|"
                         r"insisted|recalled|declared|according to)\b")
 _REPORTED_BEFORE = re.compile(r"\b(?:said|says|told|added|wrote|asked|according to)\s*$")
+# "Kim, the country's leader, told": an apposition between a speaker and its verb.
+_APPOSITION_THEN_REPORTING = re.compile(
+    r"^,[^,;.\"“”]{1,80},\s*(?:said|says|told|tells|added|wrote|asked|explained|noted|argued|"
+    r"claimed|stated|tweeted|warned|replied|announced|insisted|declared)\b")
+# "told anchor John Berman", "in an interview with Chris Hayes": whom a report is addressed to.
+_ADDRESSED = re.compile(r"\b(?:told|tells|interview with|speaking (?:to|with)|spoke (?:to|with)|"
+                        r"talks with|talked (?:to|with)|asked by)\s+(?:[\w’'.]+\s+){0,3}$")
 
 
 @cache
@@ -56,12 +65,19 @@ def is_speaker(sentence: str, start: int, end: int) -> bool:
     if found and len(after[:found.start()].split()) <= 3 and \
             not any(c in after[:found.start()] for c in '.;"“”'):
         return True
+    if _APPOSITION_THEN_REPORTING.search(sentence[end:end + 120]):
+        return True
     return bool(_REPORTED_BEFORE.search(sentence[max(0, start - 20):start]))
+
+
+def is_addressee(sentence: str, start: int, end: int) -> bool:
+    """True when the mention at [start, end) is whom a report is told to: "told Fox News"."""
+    return bool(_ADDRESSED.search(sentence[max(0, start - 40):start]))
 
 
 def mention_tone(sentence: str, start: int, end: int) -> float:
     """Return the tone toward the mention at [start, end) of `sentence` (offsets into it)."""
-    if is_speaker(sentence, start, end):
+    if is_speaker(sentence, start, end) or is_addressee(sentence, start, end):
         return 0.0
     return tone(clause(sentence, start, end))
 

@@ -104,6 +104,17 @@ def test_tone_is_scored_on_the_mentions_clause_and_not_on_what_a_speaker_reports
     assert is_speaker(reported, at, at + 5) and mention_tone(reported, at, at + 5) == 0.0
 
 
+def test_a_speaker_behind_an_apposition_and_whom_a_report_is_told_to_get_no_tone_from_it():
+    sentence = ("Ortiz, the port's longest-serving pilot, told Harbor Radio host Lena Quist that the "
+                "board was corrupt and a disgrace.")
+    for name in ("Ortiz", "Lena Quist"):
+        at = sentence.index(name)
+        assert mention_tone(sentence, at, at + len(name)) == 0.0, name
+    board = sentence.index("the board")
+    assert polarity(mention_tone(sentence, board, board + 9)) == -1
+    assert polarity(mention_tone("Ortiz was lambasted by the board.", 0, 5)) == -1  # news words
+
+
 # --- the stage, its tables and views -------------------------------------------------------------
 
 DAY1, DAY2 = datetime(2025, 10, 1, 9), datetime(2025, 10, 2, 9)
