@@ -262,6 +262,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     paths = args.paths or [DEFAULT_INPUT]
     check_run(settings, paths)
     os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "5")  # scheduled runs start promptly
+    signal.signal(signal.SIGINT, _stop_serving)
     with serving_api(args.ui_port) as api:
         from flows.pipeline import newsner_run
 
@@ -277,6 +278,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
             global_limit=1, limit=1, print_starting_message=False)
     print("stopped serving", flush=True)
     return 0
+
+
+# Seconds `newsner serve` has to stop by itself after Ctrl-C or SIGTERM before it ends what it started.
+STOP_GRACE = 30.0
+
+
+def _stop_serving(signum, frame) -> None:
+    """Ctrl-C while serving: stop the way SIGTERM does once Prefect's runner is up (it cancels the
+    run in flight and returns), as KeyboardInterrupt before; either way, never hang."""
+    from flows.server import exit_when_stuck
+
+    exit_when_stuck(signum, STOP_GRACE)
+    if getattr(signal.getsignal(signal.SIGTERM), "__name__", "") == "handle_sigterm":
+        os.kill(os.getpid(), signal.SIGTERM)
+    else:
+        raise KeyboardInterrupt
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +120,51 @@ class Server:
                 with _suppressed():
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        if self in _STARTED:
+            _STARTED.remove(self)
+
+
+# The servers this process started and has not stopped yet: what a forced exit must stop.
+_STARTED: list[Server] = []
+
+
+def descendants(pid: int) -> list[int]:
+    """Return the ids of the processes below `pid` that still run (Linux' /proc; none
+    elsewhere)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with _suppressed():
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    found, frontier = [], [pid]
+    while frontier:
+        below = [child for child, parent in parents.items() if parent in frontier]
+        found += below
+        frontier = below
+    return found
+
+
+def stop_everything_started() -> None:
+    """Kill what this process started (runs in flight, their workers) and stop its servers."""
+    servers = {server.process.pid for server in _STARTED}
+    for server in list(_STARTED):
+        server.stop()
+    for pid in descendants(os.getpid()):
+        if pid not in servers:
+            with _suppressed():
+                os.kill(pid, signal.SIGKILL)
+
+
+def exit_when_stuck(signum: int, grace: float) -> None:
+    """After a stop signal: give the command `grace` seconds to stop by itself, then stop
+    everything it started and exit, so a stuck shutdown never leaves a process behind."""
+    def watch():
+        time.sleep(grace)
+        print(f"newsner: still stopping {grace:g} s after the signal; ending the run in flight "
+              "and the server", file=sys.stderr, flush=True)
+        stop_everything_started()
+        os._exit(128 + signum)
+
+    threading.Thread(target=watch, name="newsner-stop-watchdog", daemon=True).start()
 
 
 class _suppressed:
@@ -158,6 +204,7 @@ def start_server(home: Path, *, port: int | None = None, ui: bool = True, servic
                                stdin=subprocess.DEVNULL, start_new_session=True,
                                preexec_fn=_die_with_parent)
     server = Server(process, api_url, home)
+    _STARTED.append(server)
     if record:
         (home / STATE_FILE).write_text(json.dumps({"api_url": api_url, "pid": process.pid}))
         server.recorded = True

@@ -167,6 +167,38 @@ def test_sigterm_stops_serve_and_everything_it_started(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def test_a_shutdown_that_hangs_is_ended_with_everything_the_command_started(tmp_path):
+    """The watchdog `newsner serve` arms on Ctrl-C or SIGTERM: a command that does not stop by
+    itself within the grace is ended, and so is every process it started (here a child that
+    would sleep for five minutes, and a Prefect server)."""
+    script = (
+        "import signal, subprocess, sys, time\n"
+        "from pathlib import Path\n"
+        "from flows.server import exit_when_stuck, start_server\n"
+        f"server = start_server(Path({str(tmp_path / 'home')!r}), ui=False, services=False)\n"
+        "child = subprocess.Popen(['sleep', '300'])\n"
+        "print(child.pid, server.process.pid, flush=True)\n"
+        "exit_when_stuck(signal.SIGINT, 1.0)\n"
+        "time.sleep(120)  # a shutdown that never ends\n")
+    out, err = tmp_path / "out", tmp_path / "err"  # files: the children inherit them
+    with out.open("w") as stdout, err.open("w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=stdout,
+                                stderr=stderr, env=serve_env(tmp_path / "home"))
+    deadline = time.monotonic() + 120
+    while not out.read_text().strip() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    child, server = map(int, out.read_text().split())
+    started = time.monotonic()
+    assert proc.wait(timeout=60) == 128 + signal.SIGINT
+    assert time.monotonic() - started < 30
+    assert "still stopping" in err.read_text()
+    import psutil
+
+    time.sleep(0.5)
+    for pid in (child, server):
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie", pid
+
+
 def test_serve_that_cannot_reach_its_server_says_so_in_one_line(tmp_path):
     from flows.server import free_port
 
