@@ -115,24 +115,15 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
     return out
 
 
+_MARK = re.compile(r"''|``|[“”\"]")
+_KINDS = {"“": "open", "”": "close"}
+
+
 def _marks(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
     """Return (position, length, kind) of the double quotation marks in text[start:end]; kind is
     open, close or either (straight quotes, whose side depends on what is around them)."""
-    out = []
-    i = start
-    while i < end:
-        c = text[i]
-        if c == "“":
-            out.append((i, 1, "open"))
-        elif c == "”":
-            out.append((i, 1, "close"))
-        elif c == '"':
-            out.append((i, 1, "either"))
-        elif text.startswith("''", i) or text.startswith("``", i):
-            out.append((i, 2, "either"))
-            i += 1
-        i += 1
-    return out
+    return [(m.start(), len(m.group()), _KINDS.get(m.group(), "either"))
+            for m in _MARK.finditer(text, start, end)]
 
 
 def _opens(text: str, pos: int, kind: str, para_start: int) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import re
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 POSITIVE, NEGATIVE = 0.05, -0.05   # VADER's cut-offs between negative, neutral and positive
@@ -44,9 +44,27 @@ def analyzer():
     return scorer
 
 
+@cache
+def _emoji_characters() -> frozenset[str]:
+    return frozenset(c for c in analyzer().emojis if len(c) == 1)
+
+
+def _scored_words(text: str) -> bool:
+    """True when VADER would find a word of its lexicon in `text` (its own tokens: split on
+    spaces, outer punctuation stripped from words) or an emoji; without either its score is 0."""
+    from vaderSentiment.vaderSentiment import SentiText
+
+    lexicon = analyzer().lexicon
+    return not _emoji_characters().isdisjoint(text) or any(
+        SentiText._strip_punc_if_word(word).lower() in lexicon for word in text.split())
+
+
+@lru_cache(maxsize=16_384)  # a mention's clause is often its whole sentence, scored already
 def tone(text: str) -> float:
     """Return the tone of a piece of text, -1 to 1 (VADER's compound score)."""
-    return round(analyzer().polarity_scores(text)["compound"], 4) if text.strip() else 0.0
+    if not text.strip() or not _scored_words(text):
+        return 0.0
+    return round(analyzer().polarity_scores(text)["compound"], 4)
 
 
 def clause(sentence: str, start: int, end: int) -> str:

@@ -104,6 +104,19 @@ def test_tone_is_scored_on_the_mentions_clause_and_not_on_what_a_speaker_reports
     assert is_speaker(reported, at, at + 5) and mention_tone(reported, at, at + 5) == 0.0
 
 
+def test_tone_equals_vaders_score_with_its_shortcut_for_texts_without_a_lexicon_word():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from tasks.tone import analyzer, tone
+
+    texts = ["The committee met on Tuesday in Vilnius.", "A day to remember 🙂", "(Great)",
+             "The port board is “corrupt”!", "No.", "kind of", "Ortiz was lambasted."]
+    for text in texts:
+        assert tone(text) == round(analyzer().polarity_scores(text)["compound"], 4), text
+    assert tone("A day to remember 🙂") > 0 and tone("(Great)") > 0  # emoji, stripped punctuation
+    assert SentimentIntensityAnalyzer().polarity_scores(texts[0])["compound"] == tone(texts[0]) == 0
+
+
 def test_a_speaker_behind_an_apposition_and_whom_a_report_is_told_to_get_no_tone_from_it():
     sentence = ("Ortiz, the port's longest-serving pilot, told Harbor Radio host Lena Quist that the "
                 "board was corrupt and a disgrace.")
