@@ -154,6 +154,12 @@ def ner_pool(config: NerConfig, processes: int) -> NerPool:
     return _POOLS[config, processes]
 
 
+def idle_workers():
+    """Return the executor of this process's NER worker pool, for stages after NER to spread
+    their work over (None without a pool: a small run, or NER on Dask)."""
+    return next(iter(_POOLS.values()))._executor if _POOLS else None
+
+
 def close_pools() -> None:
     """Stop every worker pool of this process."""
     while _POOLS:

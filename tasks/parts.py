@@ -3,7 +3,8 @@ once after the migration that added the stage, the articles the warehouse stored
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import pyarrow as pa
 
@@ -44,3 +45,26 @@ def stored_parts(warehouse: Warehouse, staging: Staging, *, flag: str, done: str
             yield part, articles, mentions, sentences
             part += 1
     staging.write("meta_done", pa.table({"key": [flag]}), flag_part)
+
+
+def computed(fn: Callable[[list[dict], list[dict], list[dict]], dict], chunks: Iterable[Chunk], *,
+             ahead: int = 2) -> Iterator[tuple[Chunk, dict]]:
+    """Yield each chunk with `fn(articles, mentions, sentences)`, in order. When the run has NER
+    worker processes (idle once NER is done) `fn` runs there, `ahead` chunks in advance, so a
+    stage after NER uses every core; otherwise here. `fn` must be a module-level function."""
+    from tasks.extract import idle_workers
+
+    workers = idle_workers()
+    if workers is None:
+        for chunk in chunks:
+            yield chunk, fn(*chunk[1:])
+        return
+    pending: deque = deque()
+    for chunk in chunks:
+        pending.append((chunk, workers.submit(fn, *chunk[1:])))
+        while len(pending) > ahead:
+            done, future = pending.popleft()
+            yield done, future.result()
+    while pending:
+        done, future = pending.popleft()
+        yield done, future.result()

@@ -12,7 +12,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.faults import fault_point
-from tasks.parts import run_parts, stored_parts
+from tasks.parts import computed, run_parts, stored_parts
 from tasks.quotes import find_quotes
 from tasks.timing import stage_logger, timed
 from tasks.tone import mention_tone, tone
@@ -65,8 +65,7 @@ def article_rows(articles: Sequence[dict], mentions: Sequence[dict], sentences: 
     return rows
 
 
-def _stage(staging: Staging, part: int, articles, mentions, sentences, counts: Counter) -> None:
-    rows = article_rows(articles, mentions, sentences)
+def _stage(staging: Staging, part: int, rows: dict[str, list[dict]], counts: Counter) -> None:
     for name in OUTPUTS:
         staging.write(name, to_arrow(name, rows[name]), part)
     counts["n_quotes"] += len(rows["quotes"])
@@ -80,13 +79,13 @@ def _stage(staging: Staging, part: int, articles, mentions, sentences, counts: C
 def find_quotes_and_tone(warehouse: Warehouse, staging: Staging, *, chunk_size: int = 1_000) -> dict:
     """Stage the quotes and mention tones of the run's articles (and of stored ones without)."""
     counts: Counter = Counter()
-    for part, articles, mentions, sentences in run_parts(staging):
-        _stage(staging, part, articles, mentions, sentences, counts)
+    for (part, *_), rows in computed(article_rows, run_parts(staging)):
+        _stage(staging, part, rows, counts)
         fault_point("quotes:part")
-    for part, articles, mentions, sentences in stored_parts(
+    for (part, articles, *_), rows in computed(article_rows, stored_parts(
             warehouse, staging, flag=PENDING, done="mention_tones", labels=None,
-            chunk_size=chunk_size, flag_part=1):
-        _stage(staging, part, articles, mentions, sentences, counts)
+            chunk_size=chunk_size, flag_part=1)):
+        _stage(staging, part, rows, counts)
         counts["n_backfilled_quotes"] += len(articles)
     stage_logger().info("quotes and tone: %s", dict(counts))
     return dict(counts)

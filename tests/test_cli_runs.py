@@ -140,7 +140,8 @@ def test_four_hundred_articles_on_two_ner_processes_equal_one_process(prefect_se
         for n in range(400):
             out.write(json.dumps({"id": f"n{n}", "text": f"{people[n % 4]} spoke in "
                                   f"{['Moscow', 'Paris', 'Berlin'][n % 3]} on day {n} about "
-                                  f"talks with {people[(n + 1) % 4]}."}) + "\n")
+                                  f"talks with {people[(n + 1) % 4]}. “We are ready for day {n},” "
+                                  f"{people[n % 4].split()[-1]} said."}) + "\n")
     two = newsner("run", str(export), "--warehouse", str(tmp_path / "two"), server=prefect_server,
                   env={"NEWSNER_N_PROCESS": "2", "NEWSNER_CHUNK_SIZE": "200"})
     one = newsner("run", str(export), "--warehouse", str(tmp_path / "one"), server=prefect_server,
@@ -151,4 +152,8 @@ def test_four_hundred_articles_on_two_ner_processes_equal_one_process(prefect_se
     query = "SELECT * EXCLUDE (run_id) FROM mentions ORDER BY ALL"
     assert rows(tmp_path / "two", query) == rows(tmp_path / "one", query)
     assert len(rows(tmp_path / "two", query)) >= 800
+    for table in ("quotes", "mention_tones"):  # stages after NER also run on the workers
+        query = f"SELECT * FROM {table} ORDER BY ALL"
+        assert rows(tmp_path / "two", query) == rows(tmp_path / "one", query), table
+    assert rows(tmp_path / "two", "SELECT count(*) FROM quotes") == [(400,)]  # no part dropped
     shutil.rmtree(tmp_path / "one")
