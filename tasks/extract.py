@@ -124,6 +124,10 @@ class NerPool:
         deadline = time.monotonic() + timeout
         return _merge([f.result(timeout=max(deadline - time.monotonic(), 0)) for f in futures])
 
+    def submit(self, fn, *args):
+        """Run `fn(*args)` on a worker (a module-level function); return its future."""
+        return self._executor.submit(fn, *args)
+
     def close(self) -> None:
         self._executor.shutdown(cancel_futures=True)
 
@@ -154,10 +158,10 @@ def ner_pool(config: NerConfig, processes: int) -> NerPool:
     return _POOLS[config, processes]
 
 
-def idle_workers():
-    """Return the executor of this process's NER worker pool, for stages after NER to spread
-    their work over (None without a pool: a small run, or NER on Dask)."""
-    return next(iter(_POOLS.values()))._executor if _POOLS else None
+def idle_workers() -> NerPool | None:
+    """Return this process's NER worker pool, for stages after NER to spread their work over
+    (None without one: a small run, or NER on Dask)."""
+    return next(iter(_POOLS.values()), None)
 
 
 def close_pools() -> None:

@@ -3,7 +3,8 @@
 `NEWSNER_FAULT=<moment>` makes the run SIGKILL itself when it reaches that moment
 (`NEWSNER_FAULT=<moment>@<n>`: the n-th time, from 1); with `NEWSNER_FAULT_ACTION=disk-full` the
 disk fills up there instead: from that moment no file can grow; with `pause:<seconds>` the run
-waits there (a commit held open). Nothing happens without the
+waits there (a commit held open); with `until:<path>` it waits there until that file exists (at
+most ten minutes), so a test decides when it goes on. Nothing happens without the
 variable: the check is one environment lookup. The crash tests use these to stop runs before,
 during and after the commit's statements and the export, and check the warehouse each time.
 """
@@ -65,5 +66,14 @@ def fault_point(moment: str) -> None:
 
         print(f"newsner: fault: paused at {moment}", file=sys.stderr, flush=True)
         time.sleep(float(action.removeprefix("pause:")))
+    elif action.startswith("until:"):
+        import sys
+        import time
+        from pathlib import Path
+
+        print(f"newsner: fault: waiting at {moment}", file=sys.stderr, flush=True)
+        release, deadline = Path(action.removeprefix("until:")), time.monotonic() + 600
+        while not release.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
     else:
         os.kill(os.getpid(), signal.SIGKILL)

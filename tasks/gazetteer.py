@@ -288,11 +288,14 @@ def write_index() -> Path:
     """Build the place index and write it where place_index() reads it; return its path."""
     target = index_path()
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")  # two processes may build it at once
     tmp.unlink(missing_ok=True)
     with closing(sqlite3.connect(tmp)) as con:
         _fill(con, build_index())
     os.replace(tmp, target)
+    for older in target.parent.glob("places-*"):  # the index of an earlier newsner
+        if older.suffix in (".pickle", ".sqlite") and older != target:
+            older.unlink(missing_ok=True)
     return target
 
 

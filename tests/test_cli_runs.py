@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import duckdb
 import pytest
@@ -110,17 +111,25 @@ def test_reprocess_from_the_cli_adds_a_models_mentions_and_the_lake_follows(
 def test_two_runs_at_once_one_runs_and_the_other_is_told(prefect_server, tmp_path):
     warehouse = tmp_path / "w"
     env = {**os.environ, "PREFECT_API_URL": prefect_server}
-    procs = [subprocess.Popen([sys.executable, "-m", "flows.cli", "run", str(SEEDS),
-                               "--warehouse", str(warehouse)], cwd=ROOT, env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
-    results = [(p.wait(timeout=600), *p.communicate()) for p in procs]
-    codes = sorted(r[0] for r in results)
-    assert codes == [0, 2], [r[2][-1000:] for r in results]
-    refused = next(r for r in results if r[0] == 2)[2]
-    said = [line for line in refused.splitlines() if line.startswith("newsner: error:")]
+    release = tmp_path / "go-on"
+    log = tmp_path / "first.err"
+    with log.open("w") as err:  # the first run holds the warehouse, waiting after its plan
+        first = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "run", str(SEEDS), "--warehouse", str(warehouse)],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, text=True,
+            env={**env, "NEWSNER_FAULT": "plan:done", "NEWSNER_FAULT_ACTION": f"until:{release}"})
+    deadline = time.monotonic() + 300
+    while "waiting at plan:done" not in log.read_text() and first.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    second = newsner("run", str(SEEDS), "--warehouse", str(warehouse), server=prefect_server)
+    release.touch()
+    assert first.wait(timeout=600) == 0, log.read_text()[-2000:]
+    assert second.returncode == 2, second.stderr[-2000:]
     # the flow run fails with the reason in its log (Prefect's, with its traceback), and the
     # CLI says it in one line
-    assert len(said) == 1 and "locked by another newsner run" in said[0], refused[-2000:]
+    said = [line for line in second.stderr.splitlines() if line.startswith("newsner: error:")]
+    assert len(said) == 1 and "locked by another newsner run" in said[0], second.stderr[-2000:]
     assert rows(warehouse, "SELECT count(*) FROM articles") == [(11,)]
     assert rows(warehouse, "SELECT count(*) FROM runs") == [(1,)]
     other = tmp_path / "other"  # runs on two warehouses go side by side

@@ -135,13 +135,14 @@ def peak_rss(pid: int, stop: threading.Event, peak: list[int]) -> None:
         time.sleep(0.2)
 
 
-def test_hostile_inputs_are_rejected_with_their_reasons_and_the_rest_is_stored(tmp_path):
+def test_hostile_inputs_are_rejected_with_their_reasons_and_the_rest_is_stored(prefect_server,
+                                                                             tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
     expected = cases(folder)
     assert len(expected) >= 40
     warehouse = tmp_path / "w"
-    env = {**os.environ, "NEWSNER_FETCH_LINKED": "false"}
+    env = {**os.environ, "NEWSNER_FETCH_LINKED": "false", "PREFECT_API_URL": prefect_server}
     start = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "run", str(folder), "--warehouse",
                              str(warehouse)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
