@@ -25,8 +25,8 @@ import spacy
 from benchmarks.common import DATA, read_jsonl, require
 from tasks.clean import clean_article, goes_to_ner
 from tasks.ner import acronym_rows, find_mentions, load_nlp, model_language, resolve_model
-from tasks.propagate import corpus_counts, propagate
 from tasks.readers import parse_feed
+from tasks.recall import corpus_counts, propagate
 from tasks.resolve import resolve_mentions
 from tasks.settings import Settings
 

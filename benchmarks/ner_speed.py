@@ -11,9 +11,9 @@ import spacy
 
 from benchmarks.common import DATA, read_jsonl, timed
 from tasks.clean import clean_records
-from tasks.extract import NerConfig, extract_rows, ner_pool
 from tasks.ner import load_nlp, resolve_model
 from tasks.settings import Settings
+from tasks.workers import NerConfig, extract_rows, ner_pool
 
 
 def main(n: int = 500) -> None:

@@ -126,7 +126,7 @@ def bbc_cost(model: str, limit: int | None) -> dict:
     """Return NER's time and the quotes-and-tone stage's on the BBC corpus (the stage's own
     function, over the articles, mentions and sentences NER left)."""
     from benchmarks.common import bbc_ner
-    from tasks.speech import article_rows
+    from tasks.speech_rows import article_rows
 
     found = bbc_ner(model, limit)
     start = time.perf_counter()

@@ -1,173 +1,30 @@
 """NER, a run's costliest stage: each chunk of new articles goes through the spaCy pipeline and
 comes back as rows: mentions, sentences, acronym definitions and the counts propagation reads.
 
-Locally the chunks go to a pool of worker processes that load the pipeline once and send back
-only rows, so the run's own process reads and cleans the next chunk meanwhile. On a Dask cluster
-each chunk is a task whose input is the articles and whose output is the rows; small runs stay
-in-process.
+Locally the chunks go to a pool of worker processes (tasks/workers.py) that load the pipeline
+once and send back only rows, so the run's own process reads and cleans the next chunk meanwhile.
+On a Dask cluster each chunk is a task whose input is the articles and whose output is the rows;
+small runs stay in-process.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 
 import pyarrow as pa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.clean import goes_to_ner
-from tasks.ner import acronym_rows, find_mentions, load_nlp, model_version
-from tasks.propagate import FormCounts, corpus_counts
+from tasks.ner import load_nlp
 from tasks.timing import stage_logger
 from tasks.warehouse import to_arrow
+from tasks.workers import OUTPUTS, NerConfig, close_pools, extract_rows, ner_pool
+
+__all__ = ["NerConfig", "close_pools", "extract_mentions", "ner_processes", "prepare"]
 
 NER_COLUMNS = ["article_id", "text", "language", "language_evidence"]
-OUTPUTS = ("mentions", "sentences", "acronyms", "name_forms")
-SUB_BATCH = 64          # articles a worker takes at a time
-SUB_BATCH_CHARS = 60_000   # and at most this much text (long web pages: a worker's memory
-                           # follows the text it holds at once)
 SMALL_RUN_BYTES = 1_000_000  # below this much input, NER runs in the run's own process
-
-
-@dataclass(frozen=True)
-class NerConfig:
-    """What NER needs to know: the pipeline, the labels kept, the pattern file."""
-
-    model: str
-    labels: tuple[str, ...]
-    batch_size: int = 64
-    patterns: str | None = None  # path of a JSONL entity-ruler pattern file
-
-
-def extract_rows(nlp, articles: Sequence[dict], config: NerConfig) -> dict:
-    """Return the rows NER gives for `articles` (dicts of NER_COLUMNS): those in the pipeline's
-    language are parsed, the others counted."""
-    fits = [a for a in articles if goes_to_ner(a, nlp.lang)]
-    sentences: list[dict] = []
-    mentions = find_mentions(nlp, fits, labels=config.labels, batch_size=config.batch_size,
-                             sentences=sentences)
-    version = model_version(nlp)
-    for m in mentions:
-        m.update(model=config.model, model_version=version)
-    for s in sentences:
-        s["model"] = config.model
-    counts = corpus_counts(fits, mentions)
-    return {"mentions": mentions, "sentences": sentences,
-            "acronyms": acronym_rows(fits, mentions), "name_forms": counts.rows(config.model),
-            "model_version": version, "n_words": sum(len(a["text"].split()) for a in fits),
-            "n_other_language": len(articles) - len(fits)}
-
-
-def _merge(parts: list[dict]) -> dict:
-    """Return the rows of several batches as one (name_forms counts summed)."""
-    merged: dict = {name: [] for name in OUTPUTS}
-    counts = FormCounts()
-    for part in parts:
-        for name in ("mentions", "sentences", "acronyms"):
-            merged[name] += part[name]
-        for row in part["name_forms"]:
-            counts.add(row["form"], row["label"], row["n_articles"])
-    model = parts[0]["name_forms"][0]["model"] if parts and parts[0]["name_forms"] else None
-    merged["name_forms"] = counts.rows(model) if model else []
-    merged["model_version"] = next((p["model_version"] for p in parts), "unknown")
-    merged["n_words"] = sum(p["n_words"] for p in parts)
-    merged["n_other_language"] = sum(p["n_other_language"] for p in parts)
-    merged["workers"] = sorted({pid for p in parts for pid in p.get("workers", [])})
-    return merged
-
-
-_WORKER: tuple | None = None  # (nlp, config) in a pool worker
-
-
-WORKERS_READY_SECONDS = 300  # how long a worker waits for the others to load the pipeline
-
-
-def _start_worker(config: NerConfig, ready) -> None:
-    global _WORKER
-    _WORKER = (load_nlp(config.model, config.patterns), config)
-    ready.wait(WORKERS_READY_SECONDS)  # no worker takes a batch before all have loaded
-
-
-def _work(articles: list[dict]) -> dict:
-    nlp, config = _WORKER
-    return {**extract_rows(nlp, articles, config), "workers": [os.getpid()]}
-
-
-class NerPool:
-    """Worker processes that each load the pipeline once and turn articles into rows."""
-
-    def __init__(self, config: NerConfig, processes: int):
-        self.processes = processes
-        context = multiprocessing.get_context("spawn")
-        self._executor = ProcessPoolExecutor(
-            processes, mp_context=context, initializer=_start_worker,
-            initargs=(config, context.Barrier(processes)))
-        self.warm()
-
-    def warm(self) -> None:
-        """Start every worker now (they load the pipeline while the run starts, and wait for
-        each other: a chunk is spread over all of them, never over the first one ready)."""
-        for _ in range(self.processes):
-            self._executor.submit(len, [])
-
-    def run(self, articles: list[dict], *, timeout: float) -> dict:
-        """Return the rows of `articles`, spread over the workers in small batches; raise
-        TimeoutError when they take more than `timeout` seconds."""
-        size = max(1, min(SUB_BATCH, -(-len(articles) // self.processes)))
-        futures = [self._executor.submit(_work, batch)
-                   for batch in sub_batches(articles, size, SUB_BATCH_CHARS)]
-        deadline = time.monotonic() + timeout
-        return _merge([f.result(timeout=max(deadline - time.monotonic(), 0)) for f in futures])
-
-    def submit(self, fn, *args):
-        """Run `fn(*args)` on a worker (a module-level function); return its future."""
-        return self._executor.submit(fn, *args)
-
-    def close(self) -> None:
-        self._executor.shutdown(cancel_futures=True)
-
-
-def sub_batches(articles: list[dict], size: int, chars: int) -> Iterator[list[dict]]:
-    """Yield `articles` in order, in batches of at most `size` articles and `chars` characters
-    of text (an article longer than that is a batch of its own)."""
-    batch: list[dict] = []
-    held = 0
-    for article in articles:
-        length = len(article["text"])
-        if batch and (len(batch) == size or held + length > chars):
-            yield batch
-            batch, held = [], 0
-        batch.append(article)
-        held += length
-    if batch:
-        yield batch
-
-
-_POOLS: dict[tuple[NerConfig, int], NerPool] = {}
-
-
-def ner_pool(config: NerConfig, processes: int) -> NerPool:
-    """Return this process's pool for `config` with `processes` workers, started on first use."""
-    if (config, processes) not in _POOLS:
-        _POOLS[config, processes] = NerPool(config, processes)
-    return _POOLS[config, processes]
-
-
-def idle_workers() -> NerPool | None:
-    """Return this process's NER worker pool, for stages after NER to spread their work over
-    (None without one: a small run, or NER on Dask)."""
-    return next(iter(_POOLS.values()), None)
-
-
-def close_pools() -> None:
-    """Stop every worker pool of this process."""
-    while _POOLS:
-        _POOLS.popitem()[1].close()
 
 
 def ner_processes(n_bytes: int, *, setting: int, on_dask: bool) -> int:
@@ -185,6 +42,24 @@ def ner_processes(n_bytes: int, *, setting: int, on_dask: bool) -> int:
 CHUNK_TIMEOUT = 3_600
 
 
+def with_run_id(table: pa.Table, run_id: str) -> pa.Table:
+    """Return `table` with every row's run_id set to `run_id` (as it is without that column)."""
+    index = table.schema.get_field_index("run_id")
+    if index < 0:
+        return table
+    field = table.schema.field(index)
+    return table.set_column(index, field, pa.array([run_id] * table.num_rows, field.type))
+
+
+def summed_forms(name_forms: pa.Table) -> pa.Table:
+    """Return name_forms rows with one row per (model, form, label): each batch of a chunk
+    counts its own articles, and the chunk's count is their sum."""
+    keys = [c for c in name_forms.column_names if c != "n_articles"]
+    summed = name_forms.group_by(keys, use_threads=False).aggregate([("n_articles", "sum")])
+    names = ["n_articles" if c == "n_articles_sum" else c for c in summed.column_names]
+    return summed.rename_columns(names).select(name_forms.column_names).cast(name_forms.schema)
+
+
 @task(name="extract-mentions", cache_policy=NO_CACHE)
 def extract_mentions(articles: pa.Table, run_id: str, *, config: NerConfig,
                      processes: int) -> dict:
@@ -194,8 +69,8 @@ def extract_mentions(articles: pa.Table, run_id: str, *, config: NerConfig,
     rows = articles.select(NER_COLUMNS).to_pylist()
     found = (ner_pool(config, processes).run(rows, timeout=CHUNK_TIMEOUT) if processes
              else extract_rows(load_nlp(config.model, config.patterns), rows, config))
-    tables = {name: to_arrow(name, [{**row, "run_id": run_id} for row in found[name]])
-              for name in OUTPUTS}
+    tables = {name: with_run_id(to_arrow(name, found[name]), run_id) for name in OUTPUTS}
+    tables["name_forms"] = summed_forms(tables["name_forms"])
     seconds = time.perf_counter() - start
     stage_logger().info("NER: %d articles, %d words, %d mentions, %.0f words/s, %s", len(rows),
                         found["n_words"], len(found["mentions"]), found["n_words"] / max(seconds, 1e-9),

@@ -25,7 +25,16 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tasks.gazetteer import ABBREVIATION, ALTERNATE, CODE, DEMONYM, Place, PlaceIndex, place_form
+from tasks.gazetteer import (
+    ABBREVIATION,
+    ALTERNATE,
+    CODE,
+    DEMONYM,
+    Place,
+    PlaceIndex,
+    place_form,
+    place_index,
+)
 
 # Labels whose mentions may be places; NORP only through a demonym or a country's name or code
 # ("Russian", "DPRK"), FAC only where the gazetteer knows the name.
@@ -350,3 +359,11 @@ def article_rows(index: PlaceIndex, articles: Sequence[dict], mentions: Sequence
                                           "country_code": country, "geonameid": place})
     rows["places"] = [place_row(index, p) for _, p in sorted(places.items())]
     return rows
+
+
+def place_rows(articles: Sequence[dict], mentions: Sequence[dict],
+               sentences: Sequence[dict] = ()) -> dict[str, list[dict]]:
+    """Return article_rows against this process's place index (on a NER worker, its own
+    connection to the index file); `sentences` are not needed."""
+    return article_rows(place_index(), articles, mentions)
+

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import pyarrow as pa
 
 from tasks.warehouse import Staging, Warehouse, pending, pending_inputs
+from tasks.workers import idle_workers
 
 BACKFILL_PART = 1_000_000  # staged parts of stored articles are numbered from here
 Chunk = tuple[int, list[dict], list[dict], list[dict]]  # part, articles, mentions, sentences
@@ -47,13 +49,12 @@ def stored_parts(warehouse: Warehouse, staging: Staging, *, flag: str, done: str
     staging.write("meta_done", pa.table({"key": [flag]}), flag_part)
 
 
-def computed(fn: Callable[[list[dict], list[dict], list[dict]], dict], chunks: Iterable[Chunk], *,
-             ahead: int = 2) -> Iterator[tuple[Chunk, dict]]:
-    """Yield each chunk with `fn(articles, mentions, sentences)`, in order. When the run has NER
+def computed(fn: Callable[..., Any], chunks: Iterable[tuple], *, ahead: int = 2
+             ) -> Iterator[tuple[tuple, Any]]:
+    """Yield each chunk (part, *arguments) with `fn(*arguments)`, in order. When the run has NER
     worker processes (idle once NER is done) `fn` runs there, `ahead` chunks in advance, so a
-    stage after NER uses every core; otherwise here. `fn` must be a module-level function."""
-    from tasks.extract import idle_workers
-
+    stage after NER uses every core; otherwise here. `fn` must be a module-level function of a
+    module that does not import Prefect (a worker imports it: tasks/workers.py)."""
     workers = idle_workers()
     if workers is None:
         for chunk in chunks:

@@ -1,6 +1,7 @@
 """Places: every place a run's articles name, resolved to GeoNames (tasks/geocode.py), with each
-article's focus country and place. Runs over the run's final mentions part by part, and once over
-the stored articles of a warehouse that had none yet (after migration 004)."""
+article's focus country and place. Runs over the run's final mentions part by part (on NER's idle
+worker processes when the run has them), and once over the stored articles of a warehouse that had
+none yet (after migration 004)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.faults import fault_point
-from tasks.geocode import CANDIDATE_LABELS, article_rows
-from tasks.parts import run_parts, stored_parts
+from tasks.gazetteer import place_index
+from tasks.geocode import CANDIDATE_LABELS, place_rows
+from tasks.parts import computed, run_parts, stored_parts
 from tasks.timing import stage_logger, timed
 from tasks.warehouse import Staging, Warehouse, to_arrow
 
@@ -19,16 +21,11 @@ OUTPUTS = ("mention_places", "article_focus", "places")
 PENDING = "places_pending"  # meta key: stored articles still to place
 
 
-def _stage(staging: Staging, part: int, articles: list[dict], mentions: list[dict],
-           counts: Counter) -> None:
-    from tasks.gazetteer import place_index  # the index is read once per process, when needed
-
-    index = place_index()
-    if not index.has_regions and not counts["warned"]:
+def _stage(staging: Staging, part: int, rows: dict[str, list[dict]], counts: Counter) -> None:
+    if not place_index().has_regions and not counts["warned"]:
         counts["warned"] = 1
         stage_logger().warning("places: regions outside the US are unknown to this install; "
                                "`make` builds the full place index (see the README)")
-    rows = article_rows(index, articles, mentions)
     for name in OUTPUTS:
         staging.write(name, to_arrow(name, rows[name]), part)
     counts["n_place_names"] += len(rows["mention_places"])
@@ -41,13 +38,14 @@ def _stage(staging: Staging, part: int, articles: list[dict], mentions: list[dic
 def locate_places(warehouse: Warehouse, staging: Staging, *, chunk_size: int = 1_000) -> dict:
     """Stage the places of the run's articles (and of stored ones still without)."""
     counts: Counter = Counter()
-    for part, articles, mentions, _ in run_parts(staging, CANDIDATE_LABELS):
-        _stage(staging, part, articles, mentions, counts)
+    place_index()  # here first: built once, before workers open it
+    for (part, *_), rows in computed(place_rows, run_parts(staging, CANDIDATE_LABELS)):
+        _stage(staging, part, rows, counts)
         fault_point("places:part")
-    for part, articles, mentions, _ in stored_parts(
+    for (part, articles, *_), rows in computed(place_rows, stored_parts(
             warehouse, staging, flag=PENDING, done="mention_places", labels=CANDIDATE_LABELS,
-            chunk_size=chunk_size, flag_part=0):
-        _stage(staging, part, articles, mentions, counts)
+            chunk_size=chunk_size, flag_part=0)):
+        _stage(staging, part, rows, counts)
         counts["n_backfilled"] += len(articles)
     counts.pop("warned", None)
     stage_logger().info("places: %s", dict(counts))

@@ -202,6 +202,8 @@ def to_arrow(table: str, rows: Sequence[dict]) -> pa.Table:
     """Return `rows` as an Arrow table with `table`'s columns (missing keys take the column's
     DEFAULT, else NULL)."""
     schema, defaults = arrow_schema(table), column_defaults(table)
+    if all(name in row for name in defaults for row in rows):
+        return pa.Table.from_pylist(rows, schema=schema)  # a missing key is NULL there too
     return pa.Table.from_pylist(
         [{name: row.get(name, defaults.get(name)) for name in schema.names} for row in rows],
         schema=schema)
@@ -347,13 +349,24 @@ def _connect_raw(warehouse: Warehouse, *, read_only: bool) -> Iterator[duckdb.Du
         con.close()
 
 
+@cache
+def _empty_warehouse() -> duckdb.DuckDBPyConnection:
+    """Return an in-memory database with the declared schema and nothing in it, made once per
+    process (reads of a warehouse that does not exist yet read it)."""
+    con = duckdb.connect()
+    apply_schema(con)
+    return con
+
+
 @contextmanager
 def _connect(warehouse: Warehouse, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
     if read_only and not warehouse.exists():
         # An empty in-memory database with the declared schema stands in for a new warehouse.
-        with duckdb.connect() as con:
-            apply_schema(con)
+        con = _empty_warehouse().cursor()  # a connection of its own: its temp views are its own
+        try:
             yield con
+        finally:
+            con.close()
         return
     with _connect_raw(warehouse, read_only=read_only) as con:
         (check_version if read_only else apply_schema)(con, where=str(warehouse.db_path))

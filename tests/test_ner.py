@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import pytest
 import spacy
 
@@ -10,6 +13,7 @@ from tasks.ner import (
     resolve_model,
 )
 from tasks.settings import NAMED_LABELS
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +138,7 @@ def test_a_mention_is_a_name_without_the_junk_around_it(tokens, label, expected)
 
 
 def test_worker_batches_are_capped_by_articles_and_by_text_in_order():
-    from tasks.extract import sub_batches
+    from tasks.workers import sub_batches
 
     articles = [{"article_id": str(n), "text": "x" * size}
                 for n, size in enumerate([10, 10, 10, 50, 200, 10, 10])]
@@ -142,3 +146,14 @@ def test_worker_batches_are_capped_by_articles_and_by_text_in_order():
     assert [[a["article_id"] for a in b] for b in batches] == [
         ["0", "1"], ["2", "3"], ["4"], ["5", "6"]]  # 10 + 50 fits in 60; 200 is alone
     assert [a for b in batches for a in b] == articles
+
+
+def test_ner_workers_import_neither_prefect_nor_duckdb():
+    # a worker imports the functions it runs by module: those modules stay light, so workers are
+    # ready sooner and take no CPU from the run's start
+    modules = ["tasks.workers", "tasks.recall", "tasks.geocode", "tasks.speech_rows"]
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in modules) +
+            "print(sorted(m for m in ('prefect', 'duckdb') if m in sys.modules))")
+    found = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert found == "[]"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tasks.propagate import (
+from tasks.recall import (
     LOWERCASE,
     NONE,
     FormCounts,
