@@ -181,15 +181,16 @@ def check_run(settings, paths: Sequence[str]) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from tasks.clean import preload_language_identifier
+    from tasks.workers import start_workers
 
     settings = run_settings(args)
     paths = args.paths or [DEFAULT_INPUT]
     check_run(settings, paths)
     preload_language_identifier()  # while Prefect is imported and its server found
+    start_workers(settings, paths)  # they load the pipeline meanwhile, on the other cores
     with prefect_api() as api:
-        from flows.pipeline import prepare_ner, with_runner
+        from flows.pipeline import with_runner
 
-        prepare_ner(settings, paths)
         api.wait()
         summary = with_runner(settings)(paths, settings)
     print(format_summary(summary))

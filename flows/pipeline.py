@@ -11,9 +11,9 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from tasks.aggregate import aggregate_entities
-from tasks.extract import NerConfig, close_pools, extract_mentions, ner_processes, prepare
+from tasks.extract import extract_mentions
 from tasks.faults import fault_point
-from tasks.ingest import ingest_chunk, plan_inputs, planned_bytes
+from tasks.ingest import ingest_chunk, plan_inputs
 from tasks.ner import model_language
 from tasks.places import locate_places
 from tasks.propagate import propagate_mentions
@@ -23,27 +23,10 @@ from tasks.sources import Plan
 from tasks.speech import find_quotes_and_tone
 from tasks.store import Run, commit, select_for_reprocess, upgrade_warehouse
 from tasks.warehouse import Warehouse, writer_lock
+from tasks.workers import close_pools, ner_config, ner_processes, running_processes
 
 # Chunks read ahead of NER: enough to keep the NER workers busy, few enough to bound memory.
 READ_AHEAD = 2
-
-
-def ner_config(settings: Settings) -> NerConfig:
-    """Return what NER needs from the settings."""
-    return NerConfig(model=settings.model, labels=tuple(settings.labels),
-                     batch_size=settings.batch_size,
-                     patterns=str(settings.patterns) if settings.patterns else None)
-
-
-def prepare_ner(settings: Settings, paths: list[str]) -> None:
-    """Before a run: start NER's workers (or load its pipeline) for what the run will read, so it
-    is ready by the time the first chunk is; nothing when there is nothing to read."""
-    if settings.dask_address:
-        return
-    n_bytes = planned_bytes(Warehouse(Path(settings.warehouse)), paths, full=settings.full)
-    if n_bytes:
-        prepare(ner_config(settings), ner_processes(n_bytes, setting=settings.n_process,
-                                                    on_dask=False))
 
 
 def start_run(inputs: tuple[str, ...], settings: Settings) -> Run:
@@ -60,7 +43,8 @@ class NerStream:
     def __init__(self, run: Run, settings: Settings, n_bytes: int):
         self.run, self.config = run, ner_config(settings)
         self.processes = ner_processes(n_bytes, setting=settings.n_process,
-                                       on_dask=bool(settings.dask_address))
+                                       on_dask=bool(settings.dask_address)
+                                       ) or running_processes(self.config)
         self.pending: deque = deque()
         self.counts: Counter = Counter()
         self.model_version: str | None = None

@@ -9,7 +9,6 @@ small runs stay in-process.
 
 from __future__ import annotations
 
-import os
 import time
 
 import pyarrow as pa
@@ -19,24 +18,9 @@ from prefect.cache_policies import NO_CACHE
 from tasks.ner import load_nlp
 from tasks.timing import stage_logger
 from tasks.warehouse import to_arrow
-from tasks.workers import OUTPUTS, NerConfig, close_pools, extract_rows, ner_pool
-
-__all__ = ["NerConfig", "close_pools", "extract_mentions", "ner_processes", "prepare"]
+from tasks.workers import OUTPUTS, NerConfig, extract_rows, ner_pool
 
 NER_COLUMNS = ["article_id", "text", "language", "language_evidence"]
-SMALL_RUN_BYTES = 1_000_000  # below this much input, NER runs in the run's own process
-
-
-def ner_processes(n_bytes: int, *, setting: int, on_dask: bool) -> int:
-    """Return how many worker processes NER uses: none on Dask (each worker is one) or for small
-    runs, the setting when given, else one per core."""
-    if on_dask:
-        return 0
-    if setting:
-        return setting
-    return 0 if n_bytes < SMALL_RUN_BYTES else os.cpu_count() or 1
-
-
 # A chunk's NER runs in a worker thread (it is submitted), where Prefect's task timeout cannot
 # interrupt it: the task bounds its own wait on the worker processes instead.
 CHUNK_TIMEOUT = 3_600
@@ -79,23 +63,3 @@ def extract_mentions(articles: pa.Table, run_id: str, *, config: NerConfig,
     return {"tables": tables, "model_version": found["model_version"],
             "n_words": found["n_words"], "n_mentions": len(found["mentions"]),
             "n_other_language": found["n_other_language"], "seconds_ner": seconds}
-
-
-def prepare(config: NerConfig, processes: int) -> None:
-    """Get the run's models ready while it starts: spawn the NER worker pool (or load the
-    pipeline in this process) and load the language identifier, on a background thread."""
-    import threading
-
-    from tasks.clean import language_identifier
-
-    def load() -> None:
-        try:
-            language_identifier()
-            if not processes:
-                load_nlp(config.model, config.patterns)
-        except Exception:  # noqa: BLE001 - the task that needs the model loads it again and
-            pass           # reports what went wrong there, in the run
-
-    if processes:
-        ner_pool(config, processes)  # its workers start loading the pipeline now
-    threading.Thread(target=load, daemon=True).start()

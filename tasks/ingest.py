@@ -110,10 +110,3 @@ def read_paths(paths: Sequence[str], settings: Settings) -> tuple[list[dict], li
     files, urls = discover(paths)
     read = read_all(plan_sources(files, urls, {}), reading_for(settings))
     return read.records, read.rejects
-
-
-def planned_bytes(warehouse: Warehouse, paths: Sequence[str], *, full: bool = False) -> int:
-    """Return how many bytes a run of `paths` would read (its plan's size), cheaply."""
-    files, urls = discover(paths)
-    manifest = stored_sources(warehouse, [manifest_key(f) for f in files] + urls)
-    return plan_sources(files, urls, manifest, full=full).n_bytes

@@ -13,12 +13,14 @@ span touches, and never a lowercase word's capitalised twin ("Media", "Finance")
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 from tasks.canonical import assign_entities
 from tasks.ner import NAME_PARTICLES, ner_view
@@ -36,9 +38,13 @@ NONE, LOWERCASE = "", "lowercase"
 
 @cache
 def _stop_words() -> frozenset[str]:
-    from spacy.lang.en.stop_words import STOP_WORDS
-
-    return frozenset(STOP_WORDS)
+    """Return spaCy's English stop words, read from their file: importing them would import
+    spaCy itself (0.7 s), which a run's own process otherwise never needs."""
+    spacy = importlib.util.find_spec("spacy")
+    source = Path(spacy.submodule_search_locations[0]) / "lang" / "en" / "stop_words.py"
+    found: dict = {}
+    exec(compile(source.read_text(encoding="utf-8"), str(source), "exec"), found)  # noqa: S102
+    return frozenset(found["STOP_WORDS"])
 
 
 def bare_names(view: str) -> list[tuple[int, int]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -20,6 +21,8 @@ from tasks.ner import acronym_rows, find_mentions, load_nlp, model_version
 from tasks.recall import corpus_counts
 
 OUTPUTS = ("mentions", "sentences", "acronyms", "name_forms")
+SMALL_RUN_BYTES = 1_000_000  # below this much input, NER runs in the run's own process, unless
+                             # the command started a worker for it (start_workers)
 SUB_BATCH = 64          # articles a worker takes at a time
 SUB_BATCH_CHARS = 60_000   # and at most this much text (long web pages: a worker's memory
                            # follows the text it holds at once)
@@ -74,8 +77,25 @@ _WORKER: tuple | None = None  # (nlp, config) in a pool worker
 WORKERS_READY_SECONDS = 300  # how long a worker waits for the others to load the pipeline
 
 
+PARENT_CHECK_SECONDS = 0.5
+
+
+def _exit_with_parent() -> None:
+    """In a worker: exit as soon as the process that started it is gone, however it ended (even
+    killed), so no worker outlives its run or holds its output open."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="newsner-parent-watch", daemon=True).start()
+
+
 def _start_worker(config: NerConfig, ready) -> None:
     global _WORKER
+    _exit_with_parent()
     _WORKER = (load_nlp(config.model, config.patterns), config)
     ready.wait(WORKERS_READY_SECONDS)  # no worker takes a batch before all have loaded
 
@@ -116,7 +136,9 @@ class NerPool:
         return self._executor.submit(fn, *args)
 
     def close(self) -> None:
-        self._executor.shutdown(cancel_futures=True)
+        """Stop the workers without waiting for them to exit (the interpreter waits for them at
+        its own exit, while the command prints and stops)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 def sub_batches(articles: list[dict], size: int, chars: int) -> Iterator[list[dict]]:
@@ -156,4 +178,47 @@ def close_pools() -> None:
     while _POOLS:
         _POOLS.popitem()[1].close()
 
+
+def running_processes(config: NerConfig) -> int:
+    """Return the worker count of this process's pool for `config` (0 when none runs): a pool
+    the command started before the run (start_workers) serves the run, even a small one."""
+    return max((processes for (started, processes) in _POOLS if started == config), default=0)
+
+
+def ner_processes(n_bytes: int, *, setting: int, on_dask: bool) -> int:
+    """Return how many worker processes NER uses: none on Dask (each worker is one) or for small
+    runs, the setting when given, else one per core."""
+    if on_dask:
+        return 0
+    if setting:
+        return setting
+    return 0 if n_bytes < SMALL_RUN_BYTES else os.cpu_count() or 1
+
+
+def ner_config(settings) -> NerConfig:
+    """Return what NER needs from the run's Settings."""
+    return NerConfig(model=settings.model, labels=tuple(settings.labels),
+                     batch_size=settings.batch_size,
+                     patterns=str(settings.patterns) if settings.patterns else None)
+
+
+def start_workers(settings, paths: Sequence[str]) -> None:
+    """Before a run, before Prefect loads (the command's first step): start NER's worker
+    processes for what the run will read, one per core for a large run and one for a small one,
+    so the pipeline loads on the other cores meanwhile. Nothing when there is nothing to read or
+    NER runs on Dask."""
+    from pathlib import Path
+
+    from tasks.sources import discover, manifest_key, plan_sources
+    from tasks.warehouse import Warehouse, stored_sources
+
+    if settings.dask_address:
+        return
+    files, urls = discover(paths)
+    manifest = stored_sources(Warehouse(Path(settings.warehouse)),
+                              [manifest_key(f) for f in files] + urls)
+    n_bytes = plan_sources(files, urls, manifest, full=settings.full).n_bytes
+    if n_bytes:
+        ner_pool(ner_config(settings), ner_processes(n_bytes, setting=settings.n_process,
+                                                     on_dask=False) or 1)
 

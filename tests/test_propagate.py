@@ -98,3 +98,11 @@ def test_propagate_adds_mentions_and_keys_them_with_the_article():
     assert all(m["model"] == "m" and m["run_id"] == "r" for m in every)
     assert counts.counts["Stanislav Sharetsky"] == Counter({"PERSON": 1})
     assert counts.counts["media"] == Counter({LOWERCASE: 1})
+
+
+def test_stop_words_are_spacys_own_read_without_importing_spacy():
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    from tasks.recall import _stop_words
+
+    assert _stop_words() == frozenset(STOP_WORDS) and "’s" in _stop_words()
