@@ -187,15 +187,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     paths = args.paths or [DEFAULT_INPUT]
     check_run(settings, paths)
     preload_language_identifier()  # while Prefect is imported and its server found
-    start_workers(settings, paths)  # they load the pipeline meanwhile, on the other cores
+    n_bytes = start_workers(settings, paths)  # they load the pipeline meanwhile, elsewhere
     with prefect_api() as api:
         from flows.pipeline import with_runner
 
         api.wait()
-        summary = with_runner(settings)(paths, settings)
+        with heartbeats(n_bytes):
+            summary = with_runner(settings)(paths, settings)
     print(format_summary(summary))
     print(api.note)
     return 0
+
+
+def heartbeats(n_bytes: int):
+    """The Prefect settings of a run reading `n_bytes`: a small run (seconds) sends no heartbeats.
+    Heartbeats let the project's server mark a run that died unseen as crashed; Prefect's engine
+    waits up to a second for its heartbeat thread when a run ends, a fifth of a one-article run.
+    Larger runs, and every run `newsner serve` starts, send them."""
+    from contextlib import nullcontext
+
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from tasks.workers import SMALL_RUN_BYTES
+
+    if n_bytes >= SMALL_RUN_BYTES:
+        return nullcontext()
+    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
 def cmd_ui(args: argparse.Namespace) -> int:

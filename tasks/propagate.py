@@ -21,20 +21,19 @@ from tasks.warehouse import Staging, Warehouse, name_form_counts, to_arrow
 def _parts(warehouse: Warehouse, staging: Staging, model: str) -> Iterator[tuple]:
     """Yield each NER part: (part, its processed articles, model mentions, sentences, the corpus
     counts of the forms it holds, stored and staged)."""
-    for path in staging.parts("ner_mentions"):
-        part = int(path.stem.split("-")[1])
-        sentences = staging.read_part("sentences", part).to_pylist()
-        processed = {s["article_id"] for s in sentences}
-        articles = [a for a in staging.read_part("ner_input", part).select(
-            ["article_id", "text"]).to_pylist() if a["article_id"] in processed]
-        mentions = staging.read_part("ner_mentions", part, table="mentions").to_pylist()
-        forms: set[str] = set()
-        for article in articles:
-            view = ner_view(article["text"])
-            forms |= candidate_forms(view, bare_names(view))
-        corpus = FormCounts().merge(name_form_counts(warehouse, staging, model=model,
-                                                     forms=sorted(forms)))
-        yield part, articles, mentions, sentences, corpus
+    with name_form_counts(warehouse, staging, model=model) as counts:
+        for path in staging.parts("ner_mentions"):
+            part = int(path.stem.split("-")[1])
+            sentences = staging.read_part("sentences", part).to_pylist()
+            processed = {s["article_id"] for s in sentences}
+            articles = [a for a in staging.read_part("ner_input", part).select(
+                ["article_id", "text"]).to_pylist() if a["article_id"] in processed]
+            mentions = staging.read_part("ner_mentions", part, table="mentions").to_pylist()
+            forms: set[str] = set()
+            for article in articles:
+                view = ner_view(article["text"])
+                forms |= candidate_forms(view, bare_names(view))
+            yield part, articles, mentions, sentences, FormCounts().merge(counts(sorted(forms)))
 
 
 @task(name="propagate-mentions", cache_policy=NO_CACHE, timeout_seconds=3_600)

@@ -69,3 +69,15 @@ def test_a_flow_run_on_a_locked_warehouse_fails_with_the_reason(prefect_server, 
     assert state.is_failed()
     with pytest.raises(WarehouseError, match="locked by another newsner run"):
         state.result()
+
+
+def test_a_small_run_sends_no_heartbeats_and_a_large_one_does():
+    from prefect.settings import get_current_settings
+
+    from flows.cli import heartbeats
+    from tasks.workers import SMALL_RUN_BYTES
+
+    with heartbeats(SMALL_RUN_BYTES - 1):
+        assert get_current_settings().flows.heartbeat_frequency is None
+    with heartbeats(SMALL_RUN_BYTES):
+        assert get_current_settings().flows.heartbeat_frequency is not None
