@@ -105,12 +105,16 @@ def reprocess_stored(run: Run, settings: Settings) -> dict:
 
 @contextmanager
 def holding(run: Run):
-    """Hold the warehouse's writer lock for the run, and stop NER workers when it ends."""
+    """Hold the warehouse's writer lock for the run, and stop NER workers when it ends: a run
+    stopped by a signal waits for them to exit (the process ends right after, and nothing of them
+    may be left behind), a finished one lets them exit while it reports."""
     try:
         with writer_lock(run.warehouse):
             yield
-    finally:
-        close_pools()
+    except BaseException:
+        close_pools(wait=True)
+        raise
+    close_pools(wait=False)
 
 
 def with_runner(settings: Settings):

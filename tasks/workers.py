@@ -135,10 +135,10 @@ class NerPool:
         """Run `fn(*args)` on a worker (a module-level function); return its future."""
         return self._executor.submit(fn, *args)
 
-    def close(self) -> None:
-        """Stop the workers without waiting for them to exit (the interpreter waits for them at
-        its own exit, while the command prints and stops)."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the workers; without `wait`, return before they exit (the interpreter waits for
+        them at its own exit)."""
+        self._executor.shutdown(wait=wait, cancel_futures=True)
 
 
 def sub_batches(articles: list[dict], size: int, chars: int) -> Iterator[list[dict]]:
@@ -173,10 +173,10 @@ def idle_workers() -> NerPool | None:
     return next(iter(_POOLS.values()), None)
 
 
-def close_pools() -> None:
-    """Stop every worker pool of this process."""
+def close_pools(*, wait: bool = True) -> None:
+    """Stop every worker pool of this process (see NerPool.close)."""
     while _POOLS:
-        _POOLS.popitem()[1].close()
+        _POOLS.popitem()[1].close(wait=wait)
 
 
 def running_processes(config: NerConfig) -> int:
