@@ -38,7 +38,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check flows tasks tests
 
 clean:
-	rm -rf warehouse/newsner.duckdb warehouse/parquet warehouse/.staging .prefect
+	rm -rf warehouse/newsner.duckdb warehouse/newsner.duckdb.wal warehouse/parquet warehouse/.staging .prefect
 
 .PHONY: bench bench-ner-speed
 bench: bench-ner-speed  ## all benchmarks (need ../shared/data)
