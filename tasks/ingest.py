@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from functools import partial
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -19,7 +20,7 @@ from tasks.sources import (
     Plan,
     Reading,
     discover,
-    manifest_key,
+    plan_paths,
     plan_sources,
     read_all,
     read_chunk,
@@ -54,9 +55,7 @@ def reading_for(settings: Settings) -> Reading:
 def plan_inputs(warehouse: Warehouse, paths: Sequence[str], *, full: bool = False) -> Plan:
     """Plan what to read: every input, less the files unchanged since the warehouse read them."""
     start = time.perf_counter()
-    files, urls = discover(paths)
-    manifest = stored_sources(warehouse, [manifest_key(f) for f in files] + urls)
-    plan = plan_sources(files, urls, manifest, full=full)
+    plan = plan_paths(paths, partial(stored_sources, warehouse), full=full)
     stage_logger().info("plan: %d sources to read, %d unchanged since the last run (%.2f s)",
                         len(plan.sources), plan.n_unchanged, time.perf_counter() - start)
     fault_point("plan:done")

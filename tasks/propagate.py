@@ -30,9 +30,10 @@ def _parts(warehouse: Warehouse, staging: Staging, model: str) -> Iterator[tuple
                 ["article_id", "text"]).to_pylist() if a["article_id"] in processed]
             mentions = staging.read_part("ner_mentions", part, table="mentions").to_pylist()
             forms: set[str] = set()
-            for article in articles:
+            for article in articles:  # its bare names go to the worker with it: found once
                 view = ner_view(article["text"])
-                forms |= candidate_forms(view, bare_names(view))
+                article["names"] = bare_names(view)
+                forms |= candidate_forms(view, article["names"])
             yield part, articles, mentions, sentences, FormCounts().merge(counts(sorted(forms)))
 
 

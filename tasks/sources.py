@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -118,6 +118,14 @@ def fingerprint(path: Path, end: int) -> str:
 def manifest_key(path: Path) -> str:
     """Return the manifest key of a file: its absolute path."""
     return str(path.resolve())
+
+
+def plan_paths(paths: Sequence[str], stored: Callable[[list[str]], dict[str, dict]], *,
+               full: bool = False) -> Plan:
+    """Return the plan for the inputs `paths` name, given `stored`, which returns the manifest
+    rows of the sources whose keys it is given (the warehouse's, in a run)."""
+    files, urls = discover(paths)
+    return plan_sources(files, urls, stored([manifest_key(f) for f in files] + urls), full=full)
 
 
 def plan_sources(files: Sequence[Path], urls: Sequence[str], manifest: dict[str, dict], *,

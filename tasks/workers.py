@@ -207,15 +207,14 @@ def start_workers(settings, paths: Sequence[str]) -> int:
     processes for what the run will read, one per core for a large run and one for a small one,
     so the pipeline loads on the other cores meanwhile. Nothing when there is nothing to read or
     NER runs on Dask. Return how many bytes the run will read."""
+    from functools import partial
     from pathlib import Path
 
-    from tasks.sources import discover, manifest_key, plan_sources
+    from tasks.sources import plan_paths
     from tasks.warehouse import Warehouse, stored_sources
 
-    files, urls = discover(paths)
-    manifest = stored_sources(Warehouse(Path(settings.warehouse)),
-                              [manifest_key(f) for f in files] + urls)
-    n_bytes = plan_sources(files, urls, manifest, full=settings.full).n_bytes
+    n_bytes = plan_paths(paths, partial(stored_sources, Warehouse(Path(settings.warehouse))),
+                         full=settings.full).n_bytes
     if n_bytes and not settings.dask_address:
         ner_pool(ner_config(settings), ner_processes(n_bytes, setting=settings.n_process,
                                                      on_dask=False) or 1)
