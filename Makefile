@@ -28,11 +28,16 @@ $(STAMP): pyproject.toml tasks/data/region_forms.csv tasks/data/country_forms.cs
 run: $(STAMP)  ## run the pipeline on seeds/ into warehouse/ and print what it found
 	$(BIN)/newsner run seeds --warehouse warehouse
 
+# The suite runs on every core (pytest-xdist), at most four workers: each starts its own Prefect
+# server and model. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
+TEST_RUNNER = $(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4
+
 test: $(STAMP)  ## the whole test suite (slow tests included)
-	$(BIN)/python -m pytest
+	$(TEST_RUNNER)
 
 test-fast: $(STAMP)  ## the suite without the slow tests: the edit-test loop
-	$(BIN)/python -m pytest -m "not slow"
+	$(TEST_RUNNER) -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check flows tasks tests

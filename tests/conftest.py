@@ -40,3 +40,9 @@ def prefect_server():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield PREFECT_API_URL.value()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests that mostly wait on real schedules first: under `-n` (make test) they
+    share one worker's time with the tests that need the cores, instead of ending the run alone."""
+    items.sort(key=lambda item: item.get_closest_marker("waits") is None)

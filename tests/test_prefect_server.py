@@ -98,6 +98,7 @@ def test_a_run_reports_to_the_server_with_its_task_runs_and_summary_artifacts(se
     assert "Kim Jong-un" in by_key["newsner-run-report"].data
 
 
+@pytest.mark.waits
 def test_a_served_schedule_runs_twice_and_the_second_run_takes_only_the_new_file(server,
                                                                                  tmp_path):
     import shutil as sh

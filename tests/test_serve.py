@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import ROOT, SEEDS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.waits]
 
 CHROMIUM = shutil.which("chromium")
 BROWSER = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
