@@ -65,8 +65,8 @@ class NerStream:
     def _stage(self, part: int, future) -> None:
         found = future.result()
         for name, table in found["tables"].items():
-            self.run.staging.write(f"ner_{name}" if name in ("mentions", "acronyms") else name,
-                                   table, part)
+            self.run.staging.write(f"ner_{name}" if name in ("mentions", "acronyms", "names")
+                                   else name, table, part)
         self.model_version = found["model_version"]
         fault_point("ner:staged")
         self.counts.update({k: v for k, v in found.items() if k.startswith(("n_", "seconds_"))})

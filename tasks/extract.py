@@ -21,6 +21,10 @@ from tasks.warehouse import to_arrow
 from tasks.workers import OUTPUTS, NerConfig, extract_rows, ner_pool
 
 NER_COLUMNS = ["article_id", "text", "language", "language_evidence"]
+# NER hands propagation each article's bare names: found once, on the worker, staged as ner_names
+# (a run's own hand-off between stages, never a warehouse table).
+NAMES = pa.schema([("article_id", pa.string()), ("starts", pa.list_(pa.int32())),
+                   ("ends", pa.list_(pa.int32()))])
 # A chunk's NER runs in a worker thread (it is submitted), where Prefect's task timeout cannot
 # interrupt it: the task bounds its own wait on the worker processes instead.
 CHUNK_TIMEOUT = 3_600
@@ -53,8 +57,10 @@ def extract_mentions(articles: pa.Table, run_id: str, *, config: NerConfig,
     rows = articles.select(NER_COLUMNS).to_pylist()
     found = (ner_pool(config, processes).run(rows, timeout=CHUNK_TIMEOUT) if processes
              else extract_rows(load_nlp(config.model, config.patterns), rows, config))
-    tables = {name: with_run_id(to_arrow(name, found[name]), run_id) for name in OUTPUTS}
+    tables = {name: with_run_id(to_arrow(name, found[name]), run_id)
+              for name in OUTPUTS if name != "names"}
     tables["name_forms"] = summed_forms(tables["name_forms"])
+    tables["names"] = pa.Table.from_pylist(found["names"], schema=NAMES)
     seconds = time.perf_counter() - start
     stage_logger().info("NER: %d articles, %d words, %d mentions, %.0f words/s, %s", len(rows),
                         found["n_words"], len(found["mentions"]), found["n_words"] / max(seconds, 1e-9),

@@ -10,12 +10,20 @@ from collections.abc import Iterator
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from tasks.extract import NAMES
 from tasks.faults import fault_point
 from tasks.ner import acronym_rows, ner_view
 from tasks.parts import computed
 from tasks.recall import FormCounts, bare_names, candidate_forms, propagate
 from tasks.timing import stage_logger, timed
 from tasks.warehouse import Staging, Warehouse, name_form_counts, to_arrow
+
+
+def _staged_names(staging: Staging, part: int) -> dict[str, list[tuple[int, int]]]:
+    """Return the bare names NER staged for part `part` (article_id -> [(start, end)])."""
+    table = staging.read_part("ner_names", part, schema=NAMES).to_pydict()
+    return {article_id: list(zip(starts, ends, strict=True)) for article_id, starts, ends in
+            zip(table["article_id"], table["starts"], table["ends"], strict=True)}
 
 
 def _parts(warehouse: Warehouse, staging: Staging, model: str) -> Iterator[tuple]:
@@ -29,10 +37,12 @@ def _parts(warehouse: Warehouse, staging: Staging, model: str) -> Iterator[tuple
             articles = [a for a in staging.read_part("ner_input", part).select(
                 ["article_id", "text"]).to_pylist() if a["article_id"] in processed]
             mentions = staging.read_part("ner_mentions", part, table="mentions").to_pylist()
+            names = _staged_names(staging, part)
             forms: set[str] = set()
-            for article in articles:  # its bare names go to the worker with it: found once
+            for article in articles:  # its bare names, found by NER, go to the worker with it
                 view = ner_view(article["text"])
-                article["names"] = bare_names(view)
+                article["names"] = (names[article["article_id"]] if article["article_id"] in names
+                                    else bare_names(view))
                 forms |= candidate_forms(view, article["names"])
             yield part, articles, mentions, sentences, FormCounts().merge(counts(sorted(forms)))
 

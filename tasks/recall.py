@@ -135,15 +135,17 @@ def _people_named_in_full(view: str, mentions: Sequence[dict]) -> Counter:
     return people
 
 
-def count_forms(text: str, mentions: Sequence[dict]) -> FormCounts:
-    """Return one article's contribution to the corpus form counts: each form once per article."""
+def count_forms(text: str, mentions: Sequence[dict], *,
+                names: Sequence[tuple[int, int]] | None = None) -> FormCounts:
+    """Return one article's contribution to the corpus form counts: each form once per article.
+    `names` (the article's bare names) are found when not given."""
     view = ner_view(text)
     found = FormCounts()
     labelled = _article_forms(view, mentions)
     for form, labels in labelled.items():
         for label in labels:
             found.add(form, label)
-    for start, end in bare_names(view):
+    for start, end in bare_names(view) if names is None else names:
         form = view[start:end]
         if form not in labelled and form not in found.counts:
             found.add(form, NONE)
@@ -227,14 +229,23 @@ def propagate_article(text: str, mentions: list[dict], corpus: FormCounts,
     return assign_entities(every, text)
 
 
-def corpus_counts(articles: Sequence[dict], mentions: Sequence[dict]) -> FormCounts:
-    """Return the form counts of `articles` (with their model mentions) taken as one corpus."""
+def article_names(articles: Sequence[dict]) -> dict[str, list[tuple[int, int]]]:
+    """Return each article's bare names (article_id -> [(start, end)]), in its NER view."""
+    return {a["article_id"]: bare_names(ner_view(a["text"])) for a in articles}
+
+
+def corpus_counts(articles: Sequence[dict], mentions: Sequence[dict], *,
+                  names: dict[str, list[tuple[int, int]]] | None = None) -> FormCounts:
+    """Return the form counts of `articles` (with their model mentions) taken as one corpus;
+    `names` are their bare names (article_names), found when not given."""
     by_article: dict[str, list[dict]] = defaultdict(list)
     for m in mentions:
         by_article[m["article_id"]].append(m)
     counts = FormCounts()
     for article in articles:
-        for form, labels in count_forms(article["text"], by_article[article["article_id"]]).counts.items():
+        found = count_forms(article["text"], by_article[article["article_id"]],
+                            names=None if names is None else names[article["article_id"]])
+        for form, labels in found.counts.items():
             counts.counts[form].update(labels)
     return counts
 

@@ -264,11 +264,13 @@ class Staging:
             return schema.empty_table().select(columns) if columns else schema.empty_table()
         return pa.concat_tables([pq.read_table(p, columns=columns) for p in parts])
 
-    def read_part(self, name: str, part: int, *, table: str | None = None) -> pa.Table:
-        """Return part `part` of staged <name> (empty, with the schema of `table`, if absent)."""
+    def read_part(self, name: str, part: int, *, table: str | None = None,
+                  schema: pa.Schema | None = None) -> pa.Table:
+        """Return part `part` of staged <name> (empty, with `schema` or the schema of table
+        `table`, if absent)."""
         path = self.root / name / f"part-{part:05d}.parquet"
         if not path.exists():
-            return arrow_schema(table or name).empty_table()
+            return (schema or arrow_schema(table or name)).empty_table()
         return pq.read_table(path)
 
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from tasks.clean import goes_to_ner
 from tasks.ner import acronym_rows, find_mentions, load_nlp, model_version
-from tasks.recall import corpus_counts
+from tasks.recall import article_names, corpus_counts
 
-OUTPUTS = ("mentions", "sentences", "acronyms", "name_forms")
+OUTPUTS = ("mentions", "sentences", "acronyms", "name_forms", "names")
 SMALL_RUN_BYTES = 1_000_000  # below this much input, NER runs in the run's own process, unless
                              # the command started a worker for it (start_workers)
 SUB_BATCH = 64          # articles a worker takes at a time
@@ -40,7 +40,8 @@ class NerConfig:
 
 def extract_rows(nlp, articles: Sequence[dict], config: NerConfig) -> dict:
     """Return the rows NER gives for `articles` (dicts of NER_COLUMNS): those in the pipeline's
-    language are parsed, the others counted."""
+    language are parsed, the others counted. Besides the warehouse's rows, `names` holds each
+    parsed article's bare names (tasks/recall.py), which propagation reads."""
     fits = [a for a in articles if goes_to_ner(a, nlp.lang)]
     sentences: list[dict] = []
     mentions = find_mentions(nlp, fits, labels=config.labels, batch_size=config.batch_size,
@@ -50,9 +51,12 @@ def extract_rows(nlp, articles: Sequence[dict], config: NerConfig) -> dict:
         m.update(model=config.model, model_version=version)
     for s in sentences:
         s["model"] = config.model
-    counts = corpus_counts(fits, mentions)
+    names = article_names(fits)  # propagation reads them too: found once, here
+    counts = corpus_counts(fits, mentions, names=names)
     return {"mentions": mentions, "sentences": sentences,
             "acronyms": acronym_rows(fits, mentions), "name_forms": counts.rows(config.model),
+            "names": [{"article_id": article_id, "starts": [s for s, _ in found],
+                       "ends": [e for _, e in found]} for article_id, found in names.items()],
             "model_version": version, "n_words": sum(len(a["text"].split()) for a in fits),
             "n_other_language": len(articles) - len(fits)}
 

@@ -157,3 +157,31 @@ def test_ner_workers_import_neither_prefect_nor_duckdb():
     found = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                            check=True).stdout.strip()
     assert found == "[]"
+
+
+def test_ner_hands_propagation_the_bare_names_it_would_find_itself():
+    # NER finds each article's bare names once (for the corpus counts) and stages them; the
+    # propagation given them adds what it adds when it finds them again on its own
+    from tasks.recall import article_names, corpus_counts, propagate
+    from tasks.workers import NerConfig, extract_rows
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("entity_ruler").add_patterns([
+        {"label": "PERSON", "pattern": [{"LOWER": "stanislav"}, {"LOWER": "sharetsky"}]}])
+    articles = [{"article_id": "a1", "language": "en", "language_evidence": "detected",
+                 "text": "MINSK TALKS END\nStanislav Sharetsky spoke in Minsk on Monday.\n"
+                         "Later on that day Sharetsky said the talks were over for now."}]
+    rows = extract_rows(nlp, articles, NerConfig(model="blank", labels=NAMED_LABELS))
+    staged = {r["article_id"]: list(zip(r["starts"], r["ends"], strict=True))
+              for r in rows["names"]}
+    assert staged == article_names(articles)
+    text = articles[0]["text"]
+    assert [text[s:e] for s, e in staged["a1"]][:2] == ["MINSK TALKS END", "Stanislav Sharetsky"]
+    corpus = corpus_counts(articles, rows["mentions"], names=staged)
+    assert corpus.counts == corpus_counts(articles, rows["mentions"]).counts
+    given = propagate([{**articles[0], "names": staged["a1"]}], rows["mentions"],
+                      rows["sentences"], corpus)
+    found = propagate(articles, rows["mentions"], rows["sentences"], corpus)
+    assert given == found
+    assert [m["text"] for m in given if m["rule"] == "article"] == ["Sharetsky"]
