@@ -192,25 +192,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         from flows.pipeline import with_runner
 
         api.wait()
-        with heartbeats(n_bytes):
+        with heartbeats(n_bytes, temporary_server=api.started):
             summary = with_runner(settings)(paths, settings)
     print(format_summary(summary))
     print(api.note)
     return 0
 
 
-def heartbeats(n_bytes: int):
-    """The Prefect settings of a run reading `n_bytes`: a small run (seconds) sends no heartbeats.
-    Heartbeats let the project's server mark a run that died unseen as crashed; Prefect's engine
-    waits up to a second for its heartbeat thread when a run ends, a fifth of a one-article run.
-    Larger runs, and every run `newsner serve` starts, send them."""
+def heartbeats(n_bytes: int, *, temporary_server: bool = False):
+    """The Prefect settings of a run reading `n_bytes`: a small run (seconds), or one whose
+    server is its own temporary one, sends no heartbeats. Heartbeats let a server that outlives
+    the run mark a run that died unseen as crashed; a temporary server ends with its run, and
+    Prefect's engine waits up to a second for its heartbeat thread when a run ends, a fifth of a
+    one-article run. Larger runs on the project's server (or PREFECT_API_URL's), and every run
+    `newsner serve` starts, send them."""
     from contextlib import nullcontext
 
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from tasks.workers import SMALL_RUN_BYTES
 
-    if n_bytes >= SMALL_RUN_BYTES:
+    if n_bytes >= SMALL_RUN_BYTES and not temporary_server:
         return nullcontext()
     return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 

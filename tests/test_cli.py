@@ -71,7 +71,7 @@ def test_a_flow_run_on_a_locked_warehouse_fails_with_the_reason(prefect_server, 
         state.result()
 
 
-def test_a_small_run_sends_no_heartbeats_and_a_large_one_does():
+def test_a_small_run_or_one_on_its_own_temporary_server_sends_no_heartbeats():
     from prefect.settings import get_current_settings
 
     from flows.cli import heartbeats
@@ -79,5 +79,7 @@ def test_a_small_run_sends_no_heartbeats_and_a_large_one_does():
 
     with heartbeats(SMALL_RUN_BYTES - 1):
         assert get_current_settings().flows.heartbeat_frequency is None
-    with heartbeats(SMALL_RUN_BYTES):
+    with heartbeats(SMALL_RUN_BYTES, temporary_server=True):
+        assert get_current_settings().flows.heartbeat_frequency is None
+    with heartbeats(SMALL_RUN_BYTES):  # a large run on a server that outlives it
         assert get_current_settings().flows.heartbeat_frequency is not None
