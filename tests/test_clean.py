@@ -212,3 +212,37 @@ def test_a_declared_language_counts_unless_the_prose_clearly_says_otherwise():
     article, _ = clean_article({**_record("Ajax 2 PSV 1\nFeyenoord 0 Twente 0"), "language": "nl"},
                                max_chars=10_000)
     assert (article["language"], article["language_evidence"]) == ("nl", "declared")
+
+
+def test_the_language_identifier_keeps_an_unpacked_copy_that_classifies_as_the_package_does(
+        tmp_path, monkeypatch):
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from tasks import clean
+
+    texts = ["Der Bundestag hat heute beschlossen, dass die Steuern steigen.",
+             "The government said on Monday that talks would resume.",
+             "O governo disse nesta segunda-feira que as negociações continuam."]
+    packaged = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    monkeypatch.setenv("NEWSNER_GAZETTEER_DIR", str(tmp_path / "share"))
+    clean._identifier.cache_clear()
+    try:
+        first = clean._identifier()  # unpacks the model, keeps the copy
+        copy = clean._identifier_cache()
+        assert copy.parent == tmp_path / "share" and copy.stat().st_size > 10_000_000
+        clean._identifier.cache_clear()
+        again = clean._identifier()  # loads the copy
+        assert [again.classify(t) for t in texts] == [packaged.classify(t) for t in texts] == \
+            [first.classify(t) for t in texts]
+        assert [again.classify(t)[0] for t in texts] == ["de", "en", "pt"]
+        # a place it cannot write to (a file where its folder would be): the packaged model,
+        # unpacked each time
+        blocked = tmp_path / "blocked"
+        blocked.write_text("")
+        monkeypatch.setenv("NEWSNER_GAZETTEER_DIR", str(blocked / "share"))
+        clean._identifier.cache_clear()
+        assert [clean._identifier().classify(t) for t in texts] == \
+            [packaged.classify(t) for t in texts]
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["blocked", "share"]
+    finally:
+        clean._identifier.cache_clear()
