@@ -44,8 +44,9 @@ def signature(text: str) -> np.ndarray | None:
     grams = shingles(text)
     if not grams:
         return None
-    hashes = np.fromiter((int.from_bytes(hashlib.sha1(g).digest()[:4], "little") for g in grams),
-                         dtype=np.uint32, count=len(grams)).reshape(-1, 1)
+    sha1 = hashlib.sha1  # each shingle's first 4 digest bytes, read as little-endian uint32
+    hashes = np.frombuffer(b"".join([sha1(g).digest()[:4] for g in grams]),
+                           dtype="<u4").astype(np.uint32).reshape(-1, 1)
     with np.errstate(over="ignore"):  # the arithmetic is mod 2^32 by design
         return (_fmix32(hashes) * _A + _B).min(axis=0).astype(np.uint64)
 

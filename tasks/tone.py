@@ -66,11 +66,16 @@ def tone(text: str) -> float:
     return round(analyzer().polarity_scores(text)["compound"], 4)
 
 
+@lru_cache(maxsize=1_024)  # the mentions of a sentence come one after another
+def _clause_bounds(sentence: str) -> tuple[tuple[int, int], ...]:
+    return tuple((b.start(), b.end()) for b in _CLAUSE_BOUNDARY.finditer(sentence))
+
+
 def clause(sentence: str, start: int, end: int) -> str:
     """Return the clause of `sentence` that holds [start, end)."""
-    bounds = list(_CLAUSE_BOUNDARY.finditer(sentence))
-    lo = max([0] + [b.end() for b in bounds if b.end() <= start])
-    hi = min([len(sentence)] + [b.start() for b in bounds if b.start() >= end])
+    bounds = _clause_bounds(sentence)
+    lo = max([0] + [b_end for _, b_end in bounds if b_end <= start])
+    hi = min([len(sentence)] + [b_start for b_start, _ in bounds if b_start >= end])
     return sentence[lo:hi]
 
 
