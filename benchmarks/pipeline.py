@@ -140,10 +140,10 @@ SETTLED_CPU = 0.1  # cores a started server's processes use, at most, once its s
 
 
 def settled(pid: int, *, seconds: float = 120) -> float:
-    """Wait until the process tree of `pid` uses less than SETTLED_CPU of a core over a second
-    (a Prefect server starts its services and runs its migrations for about ten seconds after
-    it first answers): the runs measured then are those of a user whose `make ui` is open, not
-    runs that share the cores with the server's start. Return the seconds waited."""
+    """Wait until the process tree of `pid` uses less than SETTLED_CPU of a core over a second,
+    so the runs measured then are those of a user whose `make ui` is open, not runs that share
+    the cores with whatever the server still does once it first answers (here it was idle at
+    once: the wait is in the JSON). Return the seconds waited."""
     import psutil
 
     start = time.monotonic()
