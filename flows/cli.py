@@ -196,7 +196,20 @@ def cmd_run(args: argparse.Namespace) -> int:
             summary = with_runner(settings)(paths, settings)
     print(format_summary(summary))
     print(api.note)
+    _ending()
     return 0
+
+
+def _ending() -> None:
+    """Say that the command's work is done and the process ends: the objects it made (Prefect's
+    models and schemas, mostly) are left out of the interpreter's last garbage collections,
+    which took 0.4 s at exit. Everything that must happen at exit (Prefect's logs and events
+    sent, the worker pool and files closed) is done by atexit handlers and explicit closes,
+    never by collecting cycles."""
+    import gc
+
+    sys.stdout.flush()
+    gc.freeze()
 
 
 def heartbeats(n_bytes: int, *, temporary_server: bool = False):
