@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import errno
+import gc
 import os
 import signal
 import sys
@@ -196,20 +197,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             summary = with_runner(settings)(paths, settings)
     print(format_summary(summary))
     print(api.note)
-    _ending()
-    return 0
-
-
-def _ending() -> None:
-    """Say that the command's work is done and the process ends: the objects it made (Prefect's
-    models and schemas, mostly) are left out of the interpreter's last garbage collections,
-    which took 0.4 s at exit. Everything that must happen at exit (Prefect's logs and events
-    sent, the worker pool and files closed) is done by atexit handlers and explicit closes,
-    never by collecting cycles."""
-    import gc
-
-    sys.stdout.flush()
+    # The process ends now: the objects it made (Prefect's models and schemas, mostly) are left
+    # out of the interpreter's last garbage collections, which took 0.4 s. What must happen at
+    # exit (Prefect's logs and events sent, the worker pool joined, files and connections
+    # closed) is done by atexit handlers and explicit closes, never by collecting cycles.
     gc.freeze()
+    return 0
 
 
 def heartbeats(n_bytes: int, *, temporary_server: bool = False):

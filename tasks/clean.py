@@ -217,7 +217,6 @@ def _identifier():
     in every process: the first run keeps an uncompressed copy (68 MB) that later runs load in a
     quarter of that; when the copy cannot be written, the model is unpacked each time."""
     import numpy as np
-    from py3langid import modelio
     from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
     cached = _identifier_cache()
@@ -232,13 +231,16 @@ def _identifier():
         except OSError:
             with suppress(OSError):
                 tmp.unlink()
-    try:
+    try:  # the copy is read as py3langid's own loader reads its file (modelio.load_model)
+        from py3langid import modelio
+
         with np.load(cached, allow_pickle=False) as data:
             return LanguageIdentifier(
                 data["ptc"], data["pc"], data["classes"].tolist(),
                 modelio._to_array(data["nextmove"]), data["out_feat"].tolist(), norm_probs=True,
                 tk_row=modelio._to_array(data["nextmove_row"]))
-    except (OSError, ValueError, KeyError):  # no copy (a read-only environment), or a bad one
+    except (OSError, ValueError, KeyError, ImportError, AttributeError):
+        # no copy (a read-only environment), a bad one, or a py3langid laid out otherwise
         return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 

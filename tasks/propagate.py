@@ -14,7 +14,7 @@ from tasks.extract import NAMES
 from tasks.faults import fault_point
 from tasks.ner import acronym_rows, ner_view
 from tasks.parts import computed
-from tasks.recall import FormCounts, bare_names, candidate_forms, propagate
+from tasks.recall import FormCounts, candidate_forms, propagate
 from tasks.timing import stage_logger, timed
 from tasks.warehouse import Staging, Warehouse, name_form_counts, to_arrow
 
@@ -40,10 +40,8 @@ def _parts(warehouse: Warehouse, staging: Staging, model: str) -> Iterator[tuple
             names = _staged_names(staging, part)
             forms: set[str] = set()
             for article in articles:  # its bare names, found by NER, go to the worker with it
-                view = ner_view(article["text"])
-                article["names"] = (names[article["article_id"]] if article["article_id"] in names
-                                    else bare_names(view))
-                forms |= candidate_forms(view, article["names"])
+                article["names"] = names[article["article_id"]]
+                forms |= candidate_forms(ner_view(article["text"]), article["names"])
             yield part, articles, mentions, sentences, FormCounts().merge(counts(sorted(forms)))
 
 

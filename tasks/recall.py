@@ -135,11 +135,11 @@ def _people_named_in_full(view: str, mentions: Sequence[dict]) -> Counter:
     return people
 
 
-def count_forms(text: str, mentions: Sequence[dict], *,
+def count_forms(text: str, mentions: Sequence[dict], *, view: str | None = None,
                 names: Sequence[tuple[int, int]] | None = None) -> FormCounts:
     """Return one article's contribution to the corpus form counts: each form once per article.
-    `names` (the article's bare names) are found when not given."""
-    view = ner_view(text)
+    `view` and `names` (the article's NER view and bare names) are found when not given."""
+    view = ner_view(text) if view is None else view
     found = FormCounts()
     labelled = _article_forms(view, mentions)
     for form, labels in labelled.items():
@@ -229,22 +229,24 @@ def propagate_article(text: str, mentions: list[dict], corpus: FormCounts,
     return assign_entities(every, text)
 
 
-def article_names(articles: Sequence[dict]) -> dict[str, list[tuple[int, int]]]:
-    """Return each article's bare names (article_id -> [(start, end)]), in its NER view."""
-    return {a["article_id"]: bare_names(ner_view(a["text"])) for a in articles}
+def with_names(articles: Sequence[dict]) -> None:
+    """Give each article (a dict with text) its NER view and bare names, as `view` and `names`,
+    which corpus_counts and propagate read instead of finding them again."""
+    for article in articles:
+        article["view"] = ner_view(article["text"])
+        article["names"] = bare_names(article["view"])
 
 
-def corpus_counts(articles: Sequence[dict], mentions: Sequence[dict], *,
-                  names: dict[str, list[tuple[int, int]]] | None = None) -> FormCounts:
+def corpus_counts(articles: Sequence[dict], mentions: Sequence[dict]) -> FormCounts:
     """Return the form counts of `articles` (with their model mentions) taken as one corpus;
-    `names` are their bare names (article_names), found when not given."""
+    an article's `view` and `names` (with_names) are found when it has none."""
     by_article: dict[str, list[dict]] = defaultdict(list)
     for m in mentions:
         by_article[m["article_id"]].append(m)
     counts = FormCounts()
     for article in articles:
         found = count_forms(article["text"], by_article[article["article_id"]],
-                            names=None if names is None else names[article["article_id"]])
+                            view=article.get("view"), names=article.get("names"))
         for form, labels in found.counts.items():
             counts.counts[form].update(labels)
     return counts

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from tasks.clean import goes_to_ner
 from tasks.ner import acronym_rows, find_mentions, load_nlp, model_version
-from tasks.recall import article_names, corpus_counts
+from tasks.recall import corpus_counts, with_names
 
 OUTPUTS = ("mentions", "sentences", "acronyms", "name_forms", "names")
 SMALL_RUN_BYTES = 1_000_000  # below this much input, NER runs in the run's own process, unless
@@ -51,12 +51,13 @@ def extract_rows(nlp, articles: Sequence[dict], config: NerConfig) -> dict:
         m.update(model=config.model, model_version=version)
     for s in sentences:
         s["model"] = config.model
-    names = article_names(fits)  # propagation reads them too: found once, here
-    counts = corpus_counts(fits, mentions, names=names)
+    fits = [dict(a) for a in fits]
+    with_names(fits)  # propagation reads the names too: found once, here
+    counts = corpus_counts(fits, mentions)
     return {"mentions": mentions, "sentences": sentences,
             "acronyms": acronym_rows(fits, mentions), "name_forms": counts.rows(config.model),
-            "names": [{"article_id": article_id, "starts": [s for s, _ in found],
-                       "ends": [e for _, e in found]} for article_id, found in names.items()],
+            "names": [{"article_id": a["article_id"], "starts": [s for s, _ in a["names"]],
+                       "ends": [e for _, e in a["names"]]} for a in fits],
             "model_version": version, "n_words": sum(len(a["text"].split()) for a in fits),
             "n_other_language": len(articles) - len(fits)}
 

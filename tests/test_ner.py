@@ -162,7 +162,8 @@ def test_ner_workers_import_neither_prefect_nor_duckdb():
 def test_ner_hands_propagation_the_bare_names_it_would_find_itself():
     # NER finds each article's bare names once (for the corpus counts) and stages them; the
     # propagation given them adds what it adds when it finds them again on its own
-    from tasks.recall import article_names, corpus_counts, propagate
+    from tasks.ner import ner_view
+    from tasks.recall import bare_names, corpus_counts, propagate
     from tasks.workers import NerConfig, extract_rows
 
     nlp = spacy.blank("en")
@@ -173,15 +174,15 @@ def test_ner_hands_propagation_the_bare_names_it_would_find_itself():
                  "text": "MINSK TALKS END\nStanislav Sharetsky spoke in Minsk on Monday.\n"
                          "Later on that day Sharetsky said the talks were over for now."}]
     rows = extract_rows(nlp, articles, NerConfig(model="blank", labels=NAMED_LABELS))
+    assert set(articles[0]) == {"article_id", "language", "language_evidence", "text"}
     staged = {r["article_id"]: list(zip(r["starts"], r["ends"], strict=True))
               for r in rows["names"]}
-    assert staged == article_names(articles)
     text = articles[0]["text"]
+    assert staged == {"a1": bare_names(ner_view(text))}
     assert [text[s:e] for s, e in staged["a1"]][:2] == ["MINSK TALKS END", "Stanislav Sharetsky"]
-    corpus = corpus_counts(articles, rows["mentions"], names=staged)
+    given = [{**articles[0], "names": staged["a1"]}]
+    corpus = corpus_counts(given, rows["mentions"])
     assert corpus.counts == corpus_counts(articles, rows["mentions"]).counts
-    given = propagate([{**articles[0], "names": staged["a1"]}], rows["mentions"],
-                      rows["sentences"], corpus)
     found = propagate(articles, rows["mentions"], rows["sentences"], corpus)
-    assert given == found
-    assert [m["text"] for m in given if m["rule"] == "article"] == ["Sharetsky"]
+    assert propagate(given, rows["mentions"], rows["sentences"], corpus) == found
+    assert [m["text"] for m in found if m["rule"] == "article"] == ["Sharetsky"]
