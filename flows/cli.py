@@ -187,9 +187,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = run_settings(args)
     paths = args.paths or [DEFAULT_INPUT]
     check_run(settings, paths)
-    preload_language_identifier()  # while Prefect is imported and its server found
-    n_bytes = start_workers(settings, paths)  # they load the pipeline meanwhile, elsewhere
-    with prefect_api() as api:
+    with prefect_api() as api:  # first: a temporary server starts on the run's critical path
+        preload_language_identifier()  # while Prefect is imported and its server comes up
+        n_bytes = start_workers(settings, paths)  # they load the pipeline meanwhile, elsewhere
         from flows.pipeline import with_runner
 
         api.wait()

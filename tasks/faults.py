@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 
 # Every moment, in the order a run passes them (tests iterate over this).
 MOMENTS = (
@@ -41,6 +42,7 @@ MOMENTS = (
     "summary:done",
 )
 _SEEN: dict[str, int] = {}
+_COUNTING = threading.Lock()  # stages and the export pass moments from several threads
 
 
 def fault_point(moment: str) -> None:
@@ -52,8 +54,9 @@ def fault_point(moment: str) -> None:
     name, _, nth = wanted.partition("@")
     if name != moment:
         return
-    _SEEN[moment] = _SEEN.get(moment, 0) + 1
-    if _SEEN[moment] < int(nth or 1):
+    with _COUNTING:
+        _SEEN[moment] = seen = _SEEN.get(moment, 0) + 1
+    if seen < int(nth or 1):
         return
     action = os.environ.get("NEWSNER_FAULT_ACTION", "kill")
     if action == "disk-full":

@@ -14,6 +14,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
@@ -202,12 +203,18 @@ def column_defaults(table: str) -> dict[str, object]:
 def to_arrow(table: str, rows: Sequence[dict]) -> pa.Table:
     """Return `rows` as an Arrow table with `table`'s columns (missing keys take the column's
     DEFAULT, else NULL)."""
+    import pyarrow.compute as pc
+
     schema, defaults = arrow_schema(table), column_defaults(table)
-    if all(name in row for name in defaults for row in rows):
-        return pa.Table.from_pylist(rows, schema=schema)  # a missing key is NULL there too
-    return pa.Table.from_pylist(
-        [{name: row.get(name, defaults.get(name)) for name in schema.names} for row in rows],
-        schema=schema)
+    out = pa.Table.from_pylist(rows, schema=schema)  # a missing key is NULL here
+    for name, value in defaults.items():  # where the column has a DEFAULT, it is that instead
+        missing = [name not in row for row in rows]
+        if any(missing):
+            index = schema.get_field_index(name)
+            field = schema.field(index)
+            out = out.set_column(index, field, pc.if_else(
+                pa.array(missing, pa.bool_()), pa.scalar(value, field.type), out.column(index)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -662,6 +669,14 @@ def _wal_bytes(warehouse: Warehouse) -> int:
         return 0
 
 
+def _empty(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return con.execute(f"SELECT NOT EXISTS (FROM {_checked(table)})").fetchone()[0]
+
+
+def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+
+
 def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> Committed:
     """Move a staged run into DuckDB in one transaction and record it in `runs`.
 
@@ -708,13 +723,20 @@ def commit_run(warehouse: Warehouse, staging: Staging, run: dict) -> Committed:
                 # written: rows gone (or changed) are deleted by their key, new ones inserted
                 scope = SCOPES.get(name, "entity_id IN (SELECT entity_id FROM dirty)")
                 _staged_view(con, "staged_replacement", staging, name)
+                if _empty(con, name):  # a new warehouse: every staged row comes, none goes
+                    if differ := _count(con, "staged_replacement"):
+                        dirty[name] = touched_partitions(con, name, "staged_replacement")
+                        con.execute(f"INSERT INTO {_checked(name)} BY NAME "
+                                    "SELECT * FROM staged_replacement")
+                    changed += differ
+                    fault_point("commit:replaced")
+                    continue
                 con.execute("CREATE OR REPLACE TEMP TABLE staged AS SELECT * FROM staged_replacement")
                 con.execute(f"CREATE OR REPLACE TEMP TABLE gone AS (FROM {_checked(name)} "
                             f"WHERE {scope}) EXCEPT ALL (FROM staged)")
                 con.execute(f"CREATE OR REPLACE TEMP TABLE came AS (FROM staged) EXCEPT ALL "
                             f"(FROM {_checked(name)} WHERE {scope})")
-                differ = con.execute("SELECT (SELECT count(*) FROM gone) + "
-                                     "(SELECT count(*) FROM came)").fetchone()[0]
+                differ = _count(con, "gone") + _count(con, "came")
                 if differ:
                     con.execute("CREATE OR REPLACE TEMP TABLE difference AS "
                                 "FROM gone UNION ALL FROM came")
@@ -845,7 +867,11 @@ def _write_atomically(table: pa.Table, target: Path) -> None:
     os.replace(tmp, target)  # readers see the old file or the new one, never half of one
 
 
-EXPORT_BATCH = 200_000  # rows a lake export holds at a time
+EXPORT_BATCH = 200_000  # rows a lake export holds at a time, per table
+EXPORT_THREADS = 2  # tables exported at once
+EXPORT_ORDER = ("cooccurrence", "mentions", "mention_tones", "articles", "sentences",
+                "entity_daily", "entity_weekly", "name_forms", "entity_aliases", "entities",
+                "entity_keys", "mention_places", "quotes")
 
 
 class _PartitionFile:
@@ -931,19 +957,25 @@ def export_parquet(warehouse: Warehouse, dirty: dict[str, set[str] | None] | Non
         dirty = None  # a new lake, or one written before a migration: write it all
     if dirty is not None:
         dirty = _merge_dirty(dirty, _pending(root))
-    touched: list[Path] = []
+    names = [name for name in table_names() if dirty is None or name in dirty]
     with _connect(warehouse, read_only=True) as con:
-        for name in table_names():
-            if dirty is not None and name not in dirty:
-                continue
-            if name not in LAKE:
-                target = root / name / "part-0.parquet"
-                _write_atomically(con.execute(f"SELECT * FROM {name}").fetch_arrow_table(), target)
-                touched.append(target)
-                continue
-            wanted = dirty.get(name) if dirty is not None else EVERYTHING
-            touched += _write_partitions(con, name, None if wanted is EVERYTHING else
+
+        def export(name: str) -> list[Path]:
+            with con.cursor() as cursor:  # each thread its own: DuckDB scans them in parallel
+                if name not in LAKE:
+                    target = root / name / "part-0.parquet"
+                    _write_atomically(cursor.execute(f"SELECT * FROM {name}").fetch_arrow_table(),
+                                      target)
+                    return [target]
+                wanted = dirty.get(name) if dirty is not None else EVERYTHING
+                return _write_partitions(cursor, name, None if wanted is EVERYTHING else
                                          sorted(wanted), root / name)
+
+        # the largest tables first, so the threads end together; Parquet encoding and DuckDB's
+        # scans release the GIL
+        names.sort(key=lambda name: EXPORT_ORDER.index(name) if name in EXPORT_ORDER else 99)
+        with ThreadPoolExecutor(EXPORT_THREADS, thread_name_prefix="newsner-export") as pool:
+            touched = [path for paths in pool.map(export, names) for path in paths]
     root.mkdir(parents=True, exist_ok=True)
     if dirty is None or not mark.exists():
         mark.write_text(current)
