@@ -8,12 +8,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tasks.warehouse import Staging, Warehouse, pending, pending_inputs
-from tasks.workers import idle_workers
+from tasks.workers import idle_workers, with_rows
 
 BACKFILL_PART = 1_000_000  # staged parts of stored articles are numbered from here
-Chunk = tuple[int, list[dict], list[dict], list[dict]]  # part, articles, mentions, sentences
+# part, articles, mentions, sentences: Arrow tables, which cost little to send to a worker; the
+# stage's pure function gets them as rows there (tasks/workers.with_rows)
+Chunk = tuple[int, pa.Table, pa.Table, pa.Table]
 
 
 def run_parts(staging: Staging, labels: Sequence[str] | None = None) -> Iterator[Chunk]:
@@ -21,14 +24,15 @@ def run_parts(staging: Staging, labels: Sequence[str] | None = None) -> Iterator
     articles they are in and the sentences of the part."""
     for path in staging.parts("mentions"):
         part = int(path.stem.split("-")[1])
-        mentions = [m for m in staging.read_part("mentions", part).to_pylist()
-                    if labels is None or m["label"] in labels]
-        if not mentions:
+        mentions = staging.read_part("mentions", part)
+        if labels is not None:
+            mentions = mentions.filter(pc.is_in(mentions["label"], pa.array(labels, pa.string())))
+        if not mentions.num_rows:
             continue
-        wanted = {m["article_id"] for m in mentions}
-        articles = [a for a in staging.read_part("ner_input", part).select(["article_id", "text"])
-                    .to_pylist() if a["article_id"] in wanted]
-        yield part, articles, mentions, staging.read_part("sentences", part).to_pylist()
+        articles = staging.read_part("ner_input", part).select(["article_id", "text"])
+        articles = articles.filter(pc.is_in(articles["article_id"],
+                                            pc.unique(mentions["article_id"])))
+        yield part, articles, mentions, staging.read_part("sentences", part)
 
 
 def stored_parts(warehouse: Warehouse, staging: Staging, *, flag: str, done: str,
@@ -42,8 +46,8 @@ def stored_parts(warehouse: Warehouse, staging: Staging, *, flag: str, done: str
     while after is not None:
         articles, mentions, sentences = pending_inputs(warehouse, done=done, labels=labels,
                                                        after=after, limit=chunk_size)
-        after = articles[-1]["article_id"] if articles else None
-        if articles:
+        after = articles["article_id"][-1].as_py() if articles.num_rows else None
+        if articles.num_rows:
             yield part, articles, mentions, sentences
             part += 1
     staging.write("meta_done", pa.table({"key": [flag]}), flag_part)
@@ -58,11 +62,11 @@ def computed(fn: Callable[..., Any], chunks: Iterable[tuple], *, ahead: int = 2
     workers = idle_workers()
     if workers is None:
         for chunk in chunks:
-            yield chunk, fn(*chunk[1:])
+            yield chunk, with_rows(fn, *chunk[1:])
         return
     pending: deque = deque()
     for chunk in chunks:
-        pending.append((chunk, workers.submit(fn, *chunk[1:])))
+        pending.append((chunk, workers.submit(with_rows, fn, *chunk[1:])))
         while len(pending) > ahead:
             done, future = pending.popleft()
             yield done, future.result()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
+import pyarrow.compute as pc
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -32,11 +33,11 @@ def _parts(warehouse: Warehouse, staging: Staging, model: str) -> Iterator[tuple
     with name_form_counts(warehouse, staging, model=model) as counts:
         for path in staging.parts("ner_mentions"):
             part = int(path.stem.split("-")[1])
-            sentences = staging.read_part("sentences", part).to_pylist()
-            processed = {s["article_id"] for s in sentences}
+            sentences = staging.read_part("sentences", part)  # tables go to the worker as they are
+            processed = set(pc.unique(sentences["article_id"]).to_pylist())
             articles = [a for a in staging.read_part("ner_input", part).select(
                 ["article_id", "text"]).to_pylist() if a["article_id"] in processed]
-            mentions = staging.read_part("ner_mentions", part, table="mentions").to_pylist()
+            mentions = staging.read_part("ner_mentions", part, table="mentions")
             names = _staged_names(staging, part)
             forms: set[str] = set()
             for article in articles:  # its bare names, found by NER, go to the worker with it

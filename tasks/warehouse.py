@@ -612,17 +612,17 @@ def pending(warehouse: Warehouse, flag: str) -> bool:
 
 
 def pending_inputs(warehouse: Warehouse, *, done: str, labels: Sequence[str] | None, after: str,
-                   limit: int) -> tuple[list[dict], list[dict], list[dict]]:
+                   limit: int) -> tuple[pa.Table, pa.Table, pa.Table]:
     """Return the next `limit` stored articles (ids above `after`) with no row in table `done`
     and mentions of `labels` (any label: None), with those mentions and the articles' sentences."""
     with _reading(warehouse) as con:
         params = {"after": after, "limit": limit, "labels": list(labels) if labels else None}
         con.execute(load_sql("pending_articles").replace("{done}", _checked(done)), params)
         articles = con.execute("SELECT * FROM pending_articles ORDER BY article_id"
-                               ).fetch_arrow_table().to_pylist()
+                               ).fetch_arrow_table()
         mentions = con.execute(load_sql("pending_mentions"), {"labels": params["labels"]}
-                               ).fetch_arrow_table().to_pylist()
-        sentences = con.execute(load_sql("pending_sentences")).fetch_arrow_table().to_pylist()
+                               ).fetch_arrow_table()
+        sentences = con.execute(load_sql("pending_sentences")).fetch_arrow_table()
     return articles, mentions, sentences
 
 

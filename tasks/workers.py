@@ -12,9 +12,12 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
 
 from tasks.clean import goes_to_ner
 from tasks.ner import acronym_rows, find_mentions, load_nlp, model_version
@@ -130,7 +133,7 @@ class NerPool:
     def run(self, articles: list[dict], *, timeout: float) -> dict:
         """Return the rows of `articles`, spread over the workers in small batches; raise
         TimeoutError when they take more than `timeout` seconds."""
-        size = max(1, min(SUB_BATCH, -(-len(articles) // self.processes)))
+        size = even_batch_size(len(articles), self.processes)
         futures = [self._executor.submit(_work, batch)
                    for batch in sub_batches(articles, size, SUB_BATCH_CHARS)]
         deadline = time.monotonic() + timeout
@@ -144,6 +147,21 @@ class NerPool:
         """Stop the workers; without `wait`, return before they exit (the interpreter waits for
         them at its own exit)."""
         self._executor.shutdown(wait=wait, cancel_futures=True)
+
+
+def with_rows(fn: Callable[..., Any], *args: Any) -> Any:
+    """Return `fn(*args)` with each Arrow table among `args` as its rows (a list of dicts): a
+    stage after NER hands a worker Arrow tables, cheap to send, and the rows are made there."""
+    return fn(*[arg.to_pylist() if isinstance(arg, pa.Table) else arg for arg in args])
+
+
+def even_batch_size(n_articles: int, processes: int) -> int:
+    """Return the batch size that spreads `n_articles` over `processes` workers in equal batches
+    of at most SUB_BATCH: a chunk of 171 on two workers is four of 43, not 64, 64 and a last 43
+    that one worker runs while the other waits."""
+    batches = max(1, -(-n_articles // SUB_BATCH))
+    batches = -(-batches // processes) * processes
+    return max(1, -(-n_articles // batches))
 
 
 def sub_batches(articles: list[dict], size: int, chars: int) -> Iterator[list[dict]]:

@@ -186,3 +186,16 @@ def test_ner_hands_propagation_the_bare_names_it_would_find_itself():
     found = propagate(articles, rows["mentions"], rows["sentences"], corpus)
     assert propagate(given, rows["mentions"], rows["sentences"], corpus) == found
     assert [m["text"] for m in found if m["rule"] == "article"] == ["Sharetsky"]
+
+
+def test_a_chunk_is_spread_over_the_workers_in_batches_of_equal_size():
+    from tasks.workers import SUB_BATCH, even_batch_size
+
+    assert even_batch_size(171, 2) == 43  # 43, 43, 43, 42: no batch left for one worker alone
+    for n_articles in (1, 63, 64, 65, 171, 500, 999):
+        for processes in (1, 2, 3):
+            size = even_batch_size(n_articles, processes)
+            batches = -(-n_articles // size)
+            assert size <= SUB_BATCH
+            assert batches % processes == 0 or batches < processes
+            assert n_articles - (batches - 1) * size >= size - batches  # the last one is not short
