@@ -37,6 +37,13 @@ from tasks.warehouse import (
 )
 
 NER_INPUT = ["article_id", "text", "language", "language_evidence"]
+FIRST_CHUNK_SHARE = 4  # the first chunk is this much smaller than the others
+
+
+def chunk_budget(part: int, chunk_size: int) -> int:
+    """Return how many records chunk `part` reads: `chunk_size`, but the first chunk reads a
+    quarter of that, so NER's workers, idle until it is staged, start sooner."""
+    return chunk_size if part else max(1, chunk_size // FIRST_CHUNK_SHARE)
 
 
 def reading_for(settings: Settings) -> Reading:
@@ -69,7 +76,8 @@ def ingest_chunk(warehouse: Warehouse, staging: Staging, run_id: str, plan: Plan
     """Read the next chunk of the plan; stage its new articles, stories, rejects and manifest
     rows as part `part`. Return the counts and the position the next chunk starts from."""
     times = {"seconds_read": time.perf_counter()}
-    chunk = read_chunk(plan, position, reading_for(settings), budget=settings.chunk_size)
+    chunk = read_chunk(plan, position, reading_for(settings),
+                       budget=chunk_budget(part, settings.chunk_size))
     fault_point("chunk:read")
     times["seconds_clean"] = time.perf_counter()
     articles, rejects, duplicates = clean_records(chunk.records, max_chars=settings.max_chars,

@@ -214,3 +214,31 @@ def test_a_file_that_vanishes_between_plan_and_read_is_rejected_as_unreadable(tm
                                   if r["input_path"].endswith("gone.txt"))
     assert {Path(r["input_path"]).name for r in read.records} == {"kept.txt"} | (
         set() if "locked.txt" in expected else {"locked.txt"})
+
+
+def test_a_run_reads_a_small_first_chunk_then_whole_ones_and_misses_nothing(tmp_path):
+    """NER's workers wait for the first chunk: it is a quarter of the others, then the chunks
+    resume where it stopped."""
+    from tasks.ingest import ingest_chunk
+    from tasks.settings import Settings
+    from tasks.sources import plan_paths
+    from tasks.warehouse import Warehouse
+
+    path = tmp_path / "wire.jsonl"
+    path.write_text("".join(json.dumps({"id": f"s{n}", "title": f"Story {n}",
+                                        "text": f"Story {n}: Kim Jong-un met Vladimir Putin in "
+                                                f"Vladivostok on day {n} of the talks."}) + "\n"
+                            for n in range(22)))
+    warehouse = Warehouse(tmp_path / "w")
+    settings = Settings(warehouse=warehouse.root, chunk_size=8)
+    plan = plan_paths([str(path)], lambda keys: {})
+    staging, position, part, read = warehouse.staging("test"), (0, 0), 0, []
+    while position is not None:
+        counts = ingest_chunk.fn(warehouse, staging, "test", plan, position, part, settings,
+                                 model_language="en")
+        position = counts["next"]
+        read.append(counts["n_inputs"])
+        part += 1
+    assert read == [2, 8, 8, 4]
+    stored = staging.read("articles", columns=["external_id"])["external_id"].to_pylist()
+    assert sorted(stored) == sorted(f"s{n}" for n in range(22))
