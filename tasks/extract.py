@@ -21,10 +21,11 @@ from tasks.warehouse import to_arrow
 from tasks.workers import OUTPUTS, NerConfig, extract_rows, ner_pool
 
 NER_COLUMNS = ["article_id", "text", "language", "language_evidence"]
-# NER hands propagation each article's bare names: found once, on the worker, staged as ner_names
-# (a run's own hand-off between stages, never a warehouse table).
+# NER hands propagation each article's bare names and the forms whose corpus counts it reads:
+# found once, on the worker, staged as ner_names (a run's own hand-off between stages, never a
+# warehouse table).
 NAMES = pa.schema([("article_id", pa.string()), ("starts", pa.list_(pa.int32())),
-                   ("ends", pa.list_(pa.int32()))])
+                   ("ends", pa.list_(pa.int32())), ("forms", pa.list_(pa.string()))])
 # A chunk's NER runs in a worker thread (it is submitted), where Prefect's task timeout cannot
 # interrupt it: the task bounds its own wait on the worker processes instead.
 CHUNK_TIMEOUT = 3_600

@@ -13,18 +13,21 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.extract import NAMES
 from tasks.faults import fault_point
-from tasks.ner import acronym_rows, ner_view
+from tasks.ner import acronym_rows
 from tasks.parts import computed
-from tasks.recall import FormCounts, candidate_forms, propagate
+from tasks.recall import FormCounts, propagate
 from tasks.timing import stage_logger, timed
 from tasks.warehouse import Staging, Warehouse, name_form_counts, to_arrow
 
 
-def _staged_names(staging: Staging, part: int) -> dict[str, list[tuple[int, int]]]:
-    """Return the bare names NER staged for part `part` (article_id -> [(start, end)])."""
-    table = staging.read_part("ner_names", part, schema=NAMES).to_pydict()
+def _staged_names(staging: Staging, part: int) -> tuple[dict[str, list[tuple[int, int]]], list[str]]:
+    """Return the bare names NER staged for part `part` (article_id -> [(start, end)]) and the
+    forms of the part whose corpus counts propagation reads."""
+    table = staging.read_part("ner_names", part, schema=NAMES)
+    forms = pc.unique(pc.list_flatten(table["forms"])).to_pylist()
+    table = table.select(["article_id", "starts", "ends"]).to_pydict()
     return {article_id: list(zip(starts, ends, strict=True)) for article_id, starts, ends in
-            zip(table["article_id"], table["starts"], table["ends"], strict=True)}
+            zip(table["article_id"], table["starts"], table["ends"], strict=True)}, forms
 
 
 def _parts(warehouse: Warehouse, staging: Staging, model: str) -> Iterator[tuple]:
@@ -38,11 +41,9 @@ def _parts(warehouse: Warehouse, staging: Staging, model: str) -> Iterator[tuple
             articles = [a for a in staging.read_part("ner_input", part).select(
                 ["article_id", "text"]).to_pylist() if a["article_id"] in processed]
             mentions = staging.read_part("ner_mentions", part, table="mentions")
-            names = _staged_names(staging, part)
-            forms: set[str] = set()
+            names, forms = _staged_names(staging, part)
             for article in articles:  # its bare names, found by NER, go to the worker with it
                 article["names"] = names[article["article_id"]]
-                forms |= candidate_forms(ner_view(article["text"]), article["names"])
             yield part, articles, mentions, sentences, FormCounts().merge(counts(sorted(forms)))
 
 

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from tasks.clean import goes_to_ner
 from tasks.ner import acronym_rows, find_mentions, load_nlp, model_version
-from tasks.recall import corpus_counts, with_names
+from tasks.recall import candidate_forms, corpus_counts, with_names
 
 OUTPUTS = ("mentions", "sentences", "acronyms", "name_forms", "names")
 SMALL_RUN_BYTES = 1_000_000  # below this much input, NER runs in the run's own process, unless
@@ -44,7 +44,8 @@ class NerConfig:
 def extract_rows(nlp, articles: Sequence[dict], config: NerConfig) -> dict:
     """Return the rows NER gives for `articles` (dicts of NER_COLUMNS): those in the pipeline's
     language are parsed, the others counted. Besides the warehouse's rows, `names` holds each
-    parsed article's bare names (tasks/recall.py), which propagation reads."""
+    parsed article's bare names and the forms whose corpus counts propagation reads for it
+    (tasks/recall.py)."""
     fits = [a for a in articles if goes_to_ner(a, nlp.lang)]
     sentences: list[dict] = []
     mentions = find_mentions(nlp, fits, labels=config.labels, batch_size=config.batch_size,
@@ -60,7 +61,8 @@ def extract_rows(nlp, articles: Sequence[dict], config: NerConfig) -> dict:
     return {"mentions": mentions, "sentences": sentences,
             "acronyms": acronym_rows(fits, mentions), "name_forms": counts.rows(config.model),
             "names": [{"article_id": a["article_id"], "starts": [s for s, _ in a["names"]],
-                       "ends": [e for _, e in a["names"]]} for a in fits],
+                       "ends": [e for _, e in a["names"]],
+                       "forms": sorted(candidate_forms(a["view"], a["names"]))} for a in fits],
             "model_version": version, "n_words": sum(len(a["text"].split()) for a in fits),
             "n_other_language": len(articles) - len(fits)}
 

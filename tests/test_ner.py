@@ -159,11 +159,12 @@ def test_ner_workers_import_neither_prefect_nor_duckdb():
     assert found == "[]"
 
 
-def test_ner_hands_propagation_the_bare_names_it_would_find_itself():
-    # NER finds each article's bare names once (for the corpus counts) and stages them; the
-    # propagation given them adds what it adds when it finds them again on its own
+def test_ner_hands_propagation_the_bare_names_and_forms_it_would_find_itself():
+    # NER finds each article's bare names once (for the corpus counts) and stages them with the
+    # forms whose counts propagation reads; the propagation given them adds what it adds when
+    # it finds them again on its own
     from tasks.ner import ner_view
-    from tasks.recall import bare_names, corpus_counts, propagate
+    from tasks.recall import bare_names, candidate_forms, corpus_counts, propagate
     from tasks.workers import NerConfig, extract_rows
 
     nlp = spacy.blank("en")
@@ -180,6 +181,9 @@ def test_ner_hands_propagation_the_bare_names_it_would_find_itself():
     text = articles[0]["text"]
     assert staged == {"a1": bare_names(ner_view(text))}
     assert [text[s:e] for s, e in staged["a1"]][:2] == ["MINSK TALKS END", "Stanislav Sharetsky"]
+    forms = rows["names"][0]["forms"]
+    assert forms == sorted(candidate_forms(ner_view(text), bare_names(ner_view(text))))
+    assert {"Minsk Talks End", "Sharetsky", "sharetsky", "Minsk"} <= set(forms)  # the view's
     given = [{**articles[0], "names": staged["a1"]}]
     corpus = corpus_counts(given, rows["mentions"])
     assert corpus.counts == corpus_counts(articles, rows["mentions"]).counts
