@@ -157,7 +157,9 @@ def test_four_hundred_articles_on_two_ner_processes_equal_one_process(prefect_se
                   env={"NEWSNER_N_PROCESS": "1"})
     assert two.returncode == one.returncode == 0, two.stderr[-2000:]
     logs = two.stdout + two.stderr
-    assert logs.count("on 2 worker processes") == 2, logs[-3000:]  # both chunks used both
+    chunks = [line for line in logs.splitlines() if " - NER: " in line]
+    assert len(chunks) == 3, logs[-3000:]  # 50 (a first chunk is a quarter), 200 and 150
+    assert all("on 2 worker processes" in line for line in chunks), chunks  # each used both
     query = "SELECT * EXCLUDE (run_id) FROM mentions ORDER BY ALL"
     assert rows(tmp_path / "two", query) == rows(tmp_path / "one", query)
     assert len(rows(tmp_path / "two", query)) >= 800
