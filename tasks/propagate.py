@@ -36,14 +36,12 @@ def _parts(warehouse: Warehouse, staging: Staging, model: str) -> Iterator[tuple
     with name_form_counts(warehouse, staging, model=model) as counts:
         for path in staging.parts("ner_mentions"):
             part = int(path.stem.split("-")[1])
-            sentences = staging.read_part("sentences", part)  # tables go to the worker as they are
-            processed = set(pc.unique(sentences["article_id"]).to_pylist())
-            articles = [a for a in staging.read_part("ner_input", part).select(
-                ["article_id", "text"]).to_pylist() if a["article_id"] in processed]
+            names, forms = _staged_names(staging, part)  # one row per article NER parsed
+            articles = [{**a, "names": names[a["article_id"]]}  # found by NER, sent along
+                        for a in staging.read_part("ner_input", part).select(
+                            ["article_id", "text"]).to_pylist() if a["article_id"] in names]
             mentions = staging.read_part("ner_mentions", part, table="mentions")
-            names, forms = _staged_names(staging, part)
-            for article in articles:  # its bare names, found by NER, go to the worker with it
-                article["names"] = names[article["article_id"]]
+            sentences = staging.read_part("sentences", part)  # tables go to the worker as they are
             yield part, articles, mentions, sentences, FormCounts().merge(counts(sorted(forms)))
 
 
