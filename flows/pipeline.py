@@ -138,6 +138,7 @@ def newsner_run(paths: list[str], settings: Settings | None = None) -> dict:
         propagated = propagate_mentions(run.warehouse, run.staging, model=settings.model)
         placed = locate_places(run.warehouse, run.staging, chunk_size=settings.chunk_size)
         quoted = find_quotes_and_tone(run.warehouse, run.staging, chunk_size=settings.chunk_size)
+        close_pools(wait=False)  # the last stage on NER's workers: their memory goes back now
         resolved = resolve_entities(run.warehouse, run.staging, alias_file=settings.aliases)
         aggregated = aggregate_entities(run.warehouse, run.staging, model=settings.model)
         return commit(run, [upgraded, extracted, propagated, placed, quoted, resolved, aggregated])
@@ -154,6 +155,7 @@ def newsner_reprocess(settings: Settings | None = None) -> dict:
         propagated = propagate_mentions(run.warehouse, run.staging, model=settings.model)
         placed = locate_places(run.warehouse, run.staging, chunk_size=settings.chunk_size)
         quoted = find_quotes_and_tone(run.warehouse, run.staging, chunk_size=settings.chunk_size)
+        close_pools(wait=False)  # the last stage on NER's workers: their memory goes back now
         resolved = resolve_entities(run.warehouse, run.staging, alias_file=settings.aliases)
         aggregated = aggregate_entities(run.warehouse, run.staging, model=settings.model)
         return commit(run, [upgraded, extracted, propagated, placed, quoted, resolved, aggregated])
