@@ -252,3 +252,23 @@ def test_an_entity_is_named_by_its_most_common_full_form_and_labelled_by_its_ful
         "place:europe union": ("Europe Union", "LOC", 1),  # the typo keeps only itself
     }
     assert query(warehouse, "SELECT count(*) FROM entities WHERE name = lower(name)")[1] == [(0,)]
+
+
+def _staged_aggregates(staging):
+    return {name: staging.read(name).to_pylist() for name in ("entities", "entity_daily",
+                                                              "entity_weekly", "cooccurrence")}
+
+
+def test_aggregation_beyond_its_memory_limit_runs_again_without_it(tmp_path, monkeypatch):
+    import tasks.warehouse as storage
+
+    unlimited = _staged_aggregates(_stage(Warehouse(tmp_path / "unlimited")))
+    assert unlimited["cooccurrence"]  # something to count
+    # too little for DuckDB to run these queries at all: each fails, then runs without the limit
+    monkeypatch.setattr(storage, "AGGREGATE_MEMORY", "8MB")
+    limited = _staged_aggregates(_stage(Warehouse(tmp_path / "limited")))
+    assert limited == unlimited
+    # the limit held only while the run aggregated: the database a new warehouse's reads use
+    # (this process's own, in memory) runs a query of more than 8 MB again
+    large = "SELECT count(DISTINCT i::VARCHAR) FROM range(1000000) AS t(i)"
+    assert storage._empty_warehouse().execute(large).fetchone() == (1_000_000,)
