@@ -634,8 +634,8 @@ def pending_inputs(warehouse: Warehouse, *, done: str, labels: Sequence[str] | N
 # DuckDB memory the aggregation of a run may hold; it spills the rest to disk (beside the database
 # file, or for a new warehouse, see _empty_warehouse).
 # Aggregation counts over every stored and staged mention, and would otherwise hold memory in
-# proportion to them: on the benchmark's corpus at 4x, 918 MB, against 460 MB (and 1.8 s more) with
-# this limit; 458 and 427 MB at 1x.
+# proportion to them: on the benchmark's corpus at 4x, 918 MB, against 460 MB with this limit
+# (aggregation alone took 1-1.8 s more; in the benchmark, 2.9 s against 2.5 s); 458 and 427 MB at 1x.
 AGGREGATE_MEMORY = "256MB"
 
 
