@@ -255,8 +255,9 @@ def test_an_entity_is_named_by_its_most_common_full_form_and_labelled_by_its_ful
 
 
 def _staged_aggregates(staging):
-    return {name: staging.read(name).to_pylist() for name in ("entities", "entity_daily",
-                                                              "entity_weekly", "cooccurrence")}
+    from tasks.warehouse import AGGREGATES
+
+    return {name: staging.read(name).to_pylist() for name in AGGREGATES}
 
 
 def test_aggregation_beyond_its_memory_limit_runs_again_without_it(tmp_path, monkeypatch):
@@ -266,7 +267,15 @@ def test_aggregation_beyond_its_memory_limit_runs_again_without_it(tmp_path, mon
     assert unlimited["cooccurrence"]  # something to count
     # too little for DuckDB to run these queries at all: each fails, then runs without the limit
     monkeypatch.setattr(storage, "AGGREGATE_MEMORY", "8MB")
+    limits, fetch = [], storage._fetch_within
+
+    def observed(con, *args, **kwargs):  # the limit each aggregate query starts under
+        limits.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        return fetch(con, *args, **kwargs)
+
+    monkeypatch.setattr(storage, "_fetch_within", observed)
     limited = _staged_aggregates(_stage(Warehouse(tmp_path / "limited")))
+    assert limits == ["7.6 MiB"] * len(storage.AGGREGATES)  # 8 MB, as DuckDB writes it
     assert limited == unlimited
     # the limit held only while the run aggregated: the database a new warehouse's reads use
     # (this process's own, in memory) runs a query of more than 8 MB again
