@@ -7,6 +7,7 @@ import csv
 import errno
 import gc
 import os
+import re
 import signal
 import sys
 import time
@@ -544,11 +545,19 @@ def _chain(err: BaseException | None) -> Iterator[BaseException]:
         err = err.__cause__ or err.__context__
 
 
+_SIGNALLED = re.compile(r"\b(?:TerminationSignal|KeyboardInterrupt): ")
+
+
 def stopped(err: BaseException) -> bool:
-    """True when `err` comes from Ctrl-C or SIGTERM (Prefect raises TerminationSignal for it, and
-    a DuckDB query it lands in reports 'Query interrupted')."""
+    """True when `err` comes from Ctrl-C or SIGTERM. Prefect raises TerminationSignal for it; a
+    DuckDB query it lands in reports 'Query interrupted', or, when the signal's handler ran in
+    Python code DuckDB called (an Arrow scan), an error whose text names the exception."""
+    import duckdb
+
     return any(isinstance(e, KeyboardInterrupt) or type(e).__name__ == "TerminationSignal"
-               or str(e) == "Query interrupted" for e in _chain(err))
+               or str(e) == "Query interrupted"
+               or isinstance(e, duckdb.Error) and _SIGNALLED.search(str(e).split("\n")[0])
+               for e in _chain(err))
 
 
 _DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)

@@ -83,3 +83,50 @@ def test_a_small_run_or_one_on_its_own_temporary_server_sends_no_heartbeats():
         assert get_current_settings().flows.heartbeat_frequency is None
     with heartbeats(SMALL_RUN_BYTES):  # a large run on a server that outlives it
         assert get_current_settings().flows.heartbeat_frequency is not None
+
+
+class _Stream:
+    """An Arrow stream whose reading runs Python code, as DuckDB's scan of a registered table
+    does: `action` runs there."""
+
+    def __init__(self, action):
+        self.action = action
+
+    def __arrow_c_schema__(self):
+        import pyarrow as pa
+        return pa.schema({"k": pa.int64()}).__arrow_c_schema__()
+
+    def __arrow_c_stream__(self, requested_schema=None):
+        self.action()
+        import pyarrow as pa
+        return pa.table({"k": [1]}).__arrow_c_stream__(requested_schema)
+
+
+def _scan_error(action) -> BaseException:
+    import duckdb
+    con = duckdb.connect()
+    con.register("wanted", _Stream(action))
+    with pytest.raises(BaseException) as caught:
+        con.execute("SELECT sum(k) FROM wanted").fetchall()
+    return caught.value
+
+
+def test_a_sigterm_handled_inside_a_duckdb_scan_counts_as_a_stop_not_a_crash():
+    # CI saw this: SIGTERM landed while DuckDB read a registered Arrow table, Prefect's handler
+    # raised in the Python code DuckDB called, and DuckDB gave back a plain `duckdb.Error`
+    # naming TerminationSignal; newsner printed a traceback and exited 1 instead of 143
+    import signal
+
+    from prefect.utilities.engine import _prefect_sigterm_handler
+
+    from flows.cli import stopped
+
+    # the handler runs where the signal lands: here, in the stream DuckDB reads (a real kill
+    # lands there only sometimes; DuckDB's own check reports the rest as "Query interrupted")
+    err = _scan_error(lambda: _prefect_sigterm_handler(signal.SIGTERM))
+    assert type(err).__name__ == "Error" and "TerminationSignal" in str(err)  # what CI saw
+    assert stopped(err)
+
+    def fails():
+        raise ValueError("no such thing")
+    assert not stopped(_scan_error(fails))  # any other error in a scan is not a stop
