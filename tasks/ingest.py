@@ -14,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from tasks.clean import clean_records, reject_rows
 from tasks.faults import fault_point
 from tasks.fetch import FetchPolicy
-from tasks.readers import Options
+from tasks.readers import Options, release_caches
 from tasks.settings import Settings
 from tasks.sources import (
     Plan,
@@ -40,10 +40,13 @@ NER_INPUT = ["article_id", "text", "language", "language_evidence"]
 FIRST_CHUNK_SHARE = 4  # the first chunk is this much smaller than the others
 
 
-def chunk_budget(part: int, chunk_size: int) -> int:
-    """Return how many records chunk `part` reads: `chunk_size`, but the first chunk reads a
-    quarter of that, so NER's workers, idle until it is staged, start sooner."""
-    return chunk_size if part else max(1, chunk_size // FIRST_CHUNK_SHARE)
+def chunk_budget(part: int, settings: Settings) -> dict[str, int]:
+    """Return how much chunk `part` reads, in records and in characters of text: the settings'
+    chunk size, but the first chunk reads a quarter of it, so NER's workers, idle until it is
+    staged, start sooner."""
+    share = 1 if part else FIRST_CHUNK_SHARE
+    return {"budget": max(1, settings.chunk_size // share),
+            "chars": max(1, settings.chunk_chars // share)}
 
 
 def reading_for(settings: Settings) -> Reading:
@@ -76,8 +79,7 @@ def ingest_chunk(warehouse: Warehouse, staging: Staging, run_id: str, plan: Plan
     """Read the next chunk of the plan; stage its new articles, stories, rejects and manifest
     rows as part `part`. Return the counts and the position the next chunk starts from."""
     times = {"seconds_read": time.perf_counter()}
-    chunk = read_chunk(plan, position, reading_for(settings),
-                       budget=chunk_budget(part, settings.chunk_size))
+    chunk = read_chunk(plan, position, reading_for(settings), **chunk_budget(part, settings))
     fault_point("chunk:read")
     times["seconds_clean"] = time.perf_counter()
     articles, rejects, duplicates = clean_records(chunk.records, max_chars=settings.max_chars,
@@ -107,6 +109,8 @@ def ingest_chunk(warehouse: Warehouse, staging: Staging, run_id: str, plan: Plan
               "n_skipped_records": chunk.n_skipped_records,
               "n_not_modified": chunk.n_not_modified}
     stage_logger().info("chunk %d: %s", part, counts)
+    if chunk.next is None:
+        release_caches()
     fault_point("chunk:staged")
     return {**counts, **seconds, "next": chunk.next}
 

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     n_process: int = Field(default=0, ge=0)  # 0: one process per 200 articles, up to the cores
     max_chars: int = Field(default=200_000, ge=1000)  # longer articles are rejected as too_long
     chunk_size: int = Field(default=500, ge=1)  # records read, cleaned and sent to NER at a time
+    # ... or fewer: a chunk ends once its records hold this many characters of text (web pages
+    # run 2-3 times as long as wire stories, and a stage's memory follows a part's text)
+    chunk_chars: int = Field(default=1_000_000, ge=1)
     max_bytes: int = Field(default=5_000_000, ge=1000)  # cap on a fetched or decompressed body
     min_chars: int = Field(default=200, ge=0)  # less text extracted from a page is too_little_text
     # Web fetching: explicit timeout, bounded retries on 5xx/timeouts, redirect and size caps.

@@ -176,6 +176,11 @@ class Chunk:
     next: tuple[int, int] | None = (0, 0)   # (source index, offset); None when the plan is done
     n_skipped_records: int = 0               # records of a stream passed over (WARC)
     n_not_modified: int = 0                  # URLs that answered 304
+    n_chars: int = 0                         # characters of the records' text
+
+    def full(self, budget: int, chars: int | None) -> bool:
+        """True once the chunk holds `budget` records or `chars` characters of text."""
+        return len(self.records) >= budget or chars is not None and self.n_chars >= chars
 
 
 def _now() -> datetime:
@@ -203,19 +208,22 @@ class Reading:
     fetch_linked: bool | None = None  # None: for feeds fetched from a URL only
 
 
-def read_chunk(plan: Plan, position: tuple[int, int], reading: Reading, *, budget: int) -> Chunk:
-    """Read at most `budget` records of `plan` from `position` (source index, byte offset)."""
+def read_chunk(plan: Plan, position: tuple[int, int], reading: Reading, *, budget: int,
+               chars: int | None = None) -> Chunk:
+    """Read `plan` from `position` (source index, byte offset) until the chunk holds `budget`
+    records or `chars` characters of text (the record that crosses it included), so that long
+    articles make a chunk of fewer: what a chunk costs downstream follows its text."""
     chunk = Chunk()
     index, offset = position
     pending: list[tuple[str, str]] = []  # (URL, the file that listed it)
-    while index < len(plan.sources) and len(chunk.records) < budget:
+    while index < len(plan.sources) and not chunk.full(budget, chars):
         source = plan.sources[index]
         if source.kind == "url":
             pending.append((source.location, source.location))
             index, offset = index + 1, 0
             continue
-        done = _read_file(source, offset or source.start, budget - len(chunk.records), chunk,
-                          pending, reading, plan)
+        done = _read_file(source, offset or source.start, (budget, chars), chunk, pending,
+                          reading, plan)
         if done is None:
             index, offset = index + 1, 0
         else:
@@ -225,10 +233,11 @@ def read_chunk(plan: Plan, position: tuple[int, int], reading: Reading, *, budge
     return chunk
 
 
-def _read_file(source: Source, offset: int, budget: int, chunk: Chunk,
+def _read_file(source: Source, offset: int, budget: tuple[int, int | None], chunk: Chunk,
                pending: list[tuple[str, str]], reading: Reading, plan: Plan) -> int | None:
-    """Read one file from `offset` into `chunk`; return the offset to go on from, or None when
-    the file is done."""
+    """Read one file from `offset` into `chunk`, a streamed one until the chunk is full
+    (`budget`: records, characters); return the offset to go on from, or None when the file is
+    done."""
     origin, options = source.location, reading.options
     if source.fmt is None:
         chunk.rejects.append(reject(origin, "unsupported_type", f"{origin}: "
@@ -247,7 +256,7 @@ def _read_file(source: Source, offset: int, budget: int, chunk: Chunk,
             for item in reader(handle, origin=origin, options=options, start=offset):
                 _take(item, chunk, pending, origin)
                 last = item.end if item.end is not None else last
-                if len(chunk.records) >= budget:
+                if chunk.full(*budget):
                     chunk.manifest[source.key] = _file_row(source, read_to=last)
                     return last
             chunk.manifest[source.key] = _file_row(source, read_to=last)
@@ -283,6 +292,7 @@ def _read_file(source: Source, offset: int, budget: int, chunk: Chunk,
 def _take(item: Item, chunk: Chunk, pending: list[tuple[str, str]], origin: str) -> None:
     if item.record:
         chunk.records.append(item.record)
+        chunk.n_chars += len(item.record.get("text") or "")
     if item.reject:
         chunk.rejects.append(item.reject)
     if item.url:
@@ -363,6 +373,7 @@ def read_all(plan: Plan, reading: Reading, *, budget: int = 1_000) -> Chunk:
     while position is not None:
         chunk = read_chunk(plan, position, reading, budget=budget)
         whole.records += chunk.records
+        whole.n_chars += chunk.n_chars
         whole.rejects += chunk.rejects
         whole.manifest.update(chunk.manifest)
         whole.n_skipped_records += chunk.n_skipped_records

@@ -52,6 +52,31 @@ def test_chunks_resume_where_the_last_one_stopped_and_add_up_to_a_whole_read(tmp
                     *(f"a{n}" for n in range(7, 12))]
 
 
+def test_a_chunk_ends_at_its_character_budget_so_long_articles_make_smaller_chunks(tmp_path):
+    """A chunk's cost downstream follows its text: it ends with the record that reaches `chars`
+    characters, whatever the record budget, and the chunks still add up to a whole read."""
+    with (tmp_path / "a.jsonl").open("w") as out:
+        for n, length in enumerate([600, 600, 600, 100, 100, 100, 100, 600, 100]):
+            out.write(json.dumps({"id": f"a{n}", "text": (f"Kim spoke {n}. " * 60)[:length]})
+                      + "\n")
+    plan = _plan([tmp_path])
+
+    def chunked(**budget) -> list[list[str]]:
+        chunks, position = [], (0, 0)
+        while position is not None:
+            chunk = read_chunk(plan, position, READING, **budget)
+            assert chunk.n_chars == sum(len(r["text"]) for r in chunk.records)
+            chunks.append([r["external_id"] for r in chunk.records])
+            position = chunk.next
+        return chunks
+
+    assert chunked(budget=100, chars=1_000) == [["a0", "a1"], ["a2", "a3", "a4", "a5", "a6"],
+                                                ["a7", "a8"]]
+    assert chunked(budget=4, chars=1_000) == [["a0", "a1"], ["a2", "a3", "a4", "a5"],
+                                              ["a6", "a7", "a8"]]
+    assert chunked(budget=100) == [[f"a{n}" for n in range(9)]]  # no character budget
+
+
 def test_an_unchanged_file_is_skipped_without_being_read(tmp_path):
     path = tmp_path / "a.jsonl"
     _jsonl(path, 0, 3)
@@ -230,15 +255,53 @@ def test_a_run_reads_a_small_first_chunk_then_whole_ones_and_misses_nothing(tmp_
                                                 f"Vladivostok on day {n} of the talks."}) + "\n"
                             for n in range(22)))
     warehouse = Warehouse(tmp_path / "w")
-    settings = Settings(warehouse=warehouse.root, chunk_size=8)
     plan = plan_paths([str(path)], lambda keys: {})
-    staging, position, part, read = warehouse.staging("test"), (0, 0), 0, []
+
+    def run(settings: Settings, name: str) -> list[int]:
+        staging, position, part, read = warehouse.staging(name), (0, 0), 0, []
+        while position is not None:
+            counts = ingest_chunk.fn(warehouse, staging, name, plan, position, part, settings,
+                                     model_language="en")
+            position = counts["next"]
+            read.append(counts["n_inputs"])
+            part += 1
+        stored = staging.read("articles", columns=["external_id"])["external_id"].to_pylist()
+        assert sorted(stored) == sorted(f"s{n}" for n in range(22))
+        return read
+
+    assert run(Settings(warehouse=warehouse.root, chunk_size=8), "by-records") == [2, 8, 8, 4]
+    # a story has 77 or 79 characters: 400 of them end a chunk at its sixth story, before its
+    # eighth (the first chunk: 100 at the second)
+    assert run(Settings(warehouse=warehouse.root, chunk_size=8, chunk_chars=400),
+               "by-characters") == [2, 6, 6, 6, 2]
+
+
+def test_a_run_gives_back_the_html_extraction_caches_when_its_reading_is_done(tmp_path):
+    """trafilatura keeps caches (lines, dates, jusText's stoplists) for as long as the process
+    lives; a run's reading ends, and the memory of the stages after it, by emptying them."""
+    from trafilatura.utils import line_processing
+
+    from tasks.ingest import ingest_chunk
+    from tasks.settings import Settings
+    from tasks.sources import plan_paths
+    from tasks.warehouse import Warehouse
+
+    for n in range(2):
+        (tmp_path / f"page{n}.html").write_text(
+            f"<html><head><title>Talks {n}</title></head><body><article><h1>Talks {n}</h1>"
+            + "".join(f"<p>Kim Jong-un met Vladimir Putin in Vladivostok on day {d} of talks "
+                      f"{n}, and they spoke at length about the railway.</p>" for d in range(8))
+            + "</article></body></html>")
+    warehouse = Warehouse(tmp_path / "w")
+    settings = Settings(warehouse=warehouse.root, chunk_size=4)  # the first chunk: one page
+    plan = plan_paths([str(tmp_path / "page0.html"), str(tmp_path / "page1.html")],
+                      lambda keys: {})
+    staging, position, part, cached = warehouse.staging("test"), (0, 0), 0, []
     while position is not None:
-        counts = ingest_chunk.fn(warehouse, staging, "test", plan, position, part, settings,
-                                 model_language="en")
-        position = counts["next"]
-        read.append(counts["n_inputs"])
+        position = ingest_chunk.fn(warehouse, staging, "test", plan, position, part, settings,
+                                   model_language="en")["next"]
+        cached.append(line_processing.cache_info().currsize)
         part += 1
-    assert read == [2, 8, 8, 4]
-    stored = staging.read("articles", columns=["external_id"])["external_id"].to_pylist()
-    assert sorted(stored) == sorted(f"s{n}" for n in range(22))
+    assert len(cached) == 2 and cached[0] > 0 and cached[-1] == 0
+    assert staging.read("articles", columns=["title"])["title"].to_pylist() == [
+        "Talks 0", "Talks 1"]
