@@ -564,7 +564,8 @@ def release_caches() -> None:
     from trafilatura.meta import reset_caches
 
     quiet = logging.getLogger("htmldate.meta")  # it logs an error for charset caches it lacks
-    level, quiet.level = quiet.level, logging.CRITICAL
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # (setLevel, not .level: it also clears the cached checks)
     try:
         reset_caches()
     finally:
