@@ -16,7 +16,9 @@ import calendar
 import csv
 import io
 import json
+import logging
 import re
+import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -556,9 +558,6 @@ def release_caches() -> None:
     """Give back what HTML extraction caches (jusText's stoplists of every language, dates, URL
     and line caches: about 10 MB after a thousand pages); a run calls this when its reading is
     done. Nothing to do when no page was extracted."""
-    import logging
-    import sys
-
     if "trafilatura" not in sys.modules:
         return
     from trafilatura.meta import reset_caches

@@ -644,26 +644,27 @@ def _memory_limit(con: duckdb.DuckDBPyConnection, memory: str) -> Iterator[str]:
     """Hold the queries of `con`'s database to `memory` meanwhile (the rest spills to disk);
     yield the limit it had (DuckDB's default: most of the machine's memory)."""
     before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    con.execute(f"SET memory_limit = '{memory}'")
+    con.execute("SET memory_limit = ?", [memory])
     try:
         yield before
     finally:  # set, not RESET: DuckDB 1.5 resets the setting but leaves its buffer pool held
-        con.execute(f"SET memory_limit = '{before}'")
+        con.execute("SET memory_limit = ?", [before])
 
 
 def _fetch_within(con: duckdb.DuckDBPyConnection, sql: str, params: dict, *, memory: str,
                   otherwise: str) -> pa.Table:
     """Return the result of `sql` within the memory limit `memory` of `con`'s database. Not every
     operator can spill: a query that cannot finish within it runs again with the limit
-    `otherwise`, so a large warehouse costs memory, never a failure."""
+    `otherwise`, then `memory` holds again (set as given: DuckDB reads its own rounded figure,
+    7.6 MiB for 8MB, back as 7.5 MiB)."""
     try:
         return con.execute(sql, params).fetch_arrow_table()
     except duckdb.OutOfMemoryException:
-        con.execute(f"SET memory_limit = '{otherwise}'")
+        con.execute("SET memory_limit = ?", [otherwise])
         try:
             return con.execute(sql, params).fetch_arrow_table()
         finally:
-            con.execute(f"SET memory_limit = '{memory}'")
+            con.execute("SET memory_limit = ?", [memory])
 
 
 def compute_aggregates(warehouse: Warehouse, staging: Staging, *, model: str) -> dict[str, int]:
