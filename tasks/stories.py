@@ -72,25 +72,38 @@ def assign_story_ids(new: list[tuple[str, np.ndarray | None]],
     """Return article_id -> story_id for `new` articles, in order.
 
     An article joins the story of its most similar earlier article (stored or new) above
-    `threshold`; otherwise it starts a story named after itself. Stored stories never change.
+    `threshold`, the first found when several are as similar; otherwise it starts a story named
+    after itself. Stored stories never change. Each article's candidates are scored in one
+    array operation: a feed of templated items ("Story 1: ...", "Story 2: ...") makes every
+    article a candidate of every other.
     """
-    by_band: dict[int, list[tuple[str, str, np.ndarray]]] = {}
-    for article_id, story_id, sig in stored:
-        for key in band_keys(sig):
-            by_band.setdefault(key, []).append((article_id, story_id, sig))
+    signatures = np.zeros((len(stored) + len(new), NUM_PERM), dtype=np.uint64)
+    story_of: list[str] = []
+    by_band: dict[int, list[int]] = {}
+
+    def add(story_id: str, sig: np.ndarray, keys: list[int]) -> None:
+        signatures[len(story_of)] = sig
+        for key in keys:
+            by_band.setdefault(key, []).append(len(story_of))
+        story_of.append(story_id)
+
+    for _, story_id, sig in stored:
+        add(story_id, sig, band_keys(sig))
     stories: dict[str, str] = {}
     for article_id, sig in new:
         if sig is None:
             stories[article_id] = article_id
             continue
         keys = band_keys(sig)
-        candidates = {c[0]: c for key in keys for c in by_band.get(key, [])}
-        scored = sorted(((similarity(sig, c[2]), c[1]) for c in candidates.values()),
-                        key=lambda s: -s[0])
-        story_id = scored[0][1] if scored and scored[0][0] >= threshold else article_id
+        candidates = list(dict.fromkeys(i for key in keys for i in by_band.get(key, ())))
+        story_id = article_id
+        if candidates:
+            agree = (signatures[candidates] == sig).sum(axis=1)
+            best = int(agree.argmax())
+            if agree[best] / NUM_PERM >= threshold:
+                story_id = story_of[candidates[best]]
         stories[article_id] = story_id
-        for key in keys:
-            by_band.setdefault(key, []).append((article_id, story_id, sig))
+        add(story_id, sig, keys)
     return stories
 
 

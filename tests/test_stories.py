@@ -1,4 +1,4 @@
-from tasks.stories import assign_story_ids, signature, similarity
+from tasks.stories import assign_story_ids, band_keys, signature, similarity
 
 STORY = (
     "North Korea fired several short-range ballistic missiles toward the sea off its east coast "
@@ -48,3 +48,13 @@ def test_signatures_are_the_ones_earlier_runs_stored():
                                          340006353]
     assert [int(v) for v in sig[-3:]] == [163786129, 738491919, 113664080]
     assert sig.dtype.name == "uint64" and len(sig) == 128
+
+
+def test_an_article_joins_its_most_similar_story_among_several_candidates():
+    nearer = EDITED.replace("on Wednesday", "on Tuesday")  # EDITED with one word changed
+    new = signature(EDITED)
+    assert similarity(new, signature(nearer)) > similarity(new, signature(STORY)) >= 0.7
+    assert set(band_keys(new)) & set(band_keys(signature(STORY)))  # both are candidates
+    far, near = ("far", "story-far", signature(STORY)), ("near", "story-near", signature(nearer))
+    for stored in ([far, near], [near, far]):
+        assert assign_story_ids([("new", new)], stored, threshold=0.7) == {"new": "story-near"}
