@@ -305,3 +305,54 @@ def test_a_run_gives_back_the_html_extraction_caches_when_its_reading_is_done(tm
     assert len(cached) == 2 and cached[0] > 0 and cached[-1] == 0
     assert staging.read("articles", columns=["title"])["title"].to_pylist() == [
         "Talks 0", "Talks 1"]
+
+
+JUSTEXT_PAGE = """
+import sys
+import justext.core
+import trafilatura.external as external
+from tasks import readers
+
+prose = ("Kim Jong-un met Vladimir Putin in Vladivostok on the {n}th day of the talks, and the "
+         "two leaders spoke at length about the railway that the two of them would build "
+         "between their countries in the years to come.")
+# a short article beside a long list: trafilatura asks jusText, whose stopwords decide the text
+page = ("<html><body><main><article><h1>Talks</h1><p>"
+        + "The short lead of the story, told in one line here. " * 3 + "</p></article></main><ul>"
+        + "".join(f"<li>{prose.format(n=n)}</li>" for n in range(12)) + "</ul></body></html>")
+
+def text():
+    return readers.extract_html(page, url=None, origin="page", min_chars=20)[0]["text"]
+
+share = readers.share_stopwords
+readers.share_stopwords = lambda: None
+plain, kept = text(), external.JT_STOPLIST  # trafilatura as it comes
+readers.share_stopwords = share
+shared = text()
+words = external.JT_STOPLIST
+assert type(kept) is tuple and len(set(kept)) == len(words), (type(kept), len(words))
+assert justext.core.define_stoplist(words) is words  # one copy: jusText takes it as it is
+readers.release_caches()  # trafilatura.meta imported after the change: its cache_clear works
+assert external.JT_STOPLIST is None
+again = text()
+assert type(external.JT_STOPLIST) is type(words)
+print(plain == shared == again, len(plain), len(shared), len(again))
+"""
+
+
+def test_the_jusText_fallback_keeps_one_copy_of_its_stopwords_and_extracts_the_same_text(
+        tmp_path):
+    """trafilatura's jusText fallback held the stopwords of 100 languages twice (33 MB of a run
+    that reads web pages); one copy must classify the paragraphs exactly as before. In a fresh
+    process: what trafilatura holds and extracts as it comes, then with one copy."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    script = tmp_path / "justext_page.py"
+    script.write_text(JUSTEXT_PAGE)
+    done = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[0] == "True", done.stdout
