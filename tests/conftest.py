@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -33,13 +39,72 @@ def nlp():
 
 
 @pytest.fixture(scope="session")
-def prefect_server():
-    """A real temporary Prefect server (and its API URL) for the whole test session."""
-    from prefect.settings import PREFECT_API_URL
+def prefect_server(request):
+    """A real temporary Prefect server (and its API URL) for the whole test session: under
+    xdist the one the controller started for every worker, else one of this process's own."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    shared = getattr(request.config, "workerinput", {}).get("prefect_api_url")
+    if shared:
+        from flows.server import healthy
+
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while not healthy(shared, timeout=2):
+            assert time.monotonic() < deadline, f"the session's Prefect server ({shared}) " \
+                f"did not answer within {SERVER_START_TIMEOUT} s"
+            time.sleep(0.2)
+        with temporary_settings({PREFECT_API_URL: shared}):
+            yield shared
+        return
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=SERVER_START_TIMEOUT):
         yield PREFECT_API_URL.value()
+
+
+SERVER_START_TIMEOUT = 120
+_SHARED_SERVER: dict = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under xdist, the controller starts one temporary Prefect server for all workers, as
+    Prefect's test harness starts one (uvicorn, ephemeral mode, a database of its own), while
+    the workers start: one server's start-up instead of one per worker."""
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    from flows.server import free_port
+
+    home = Path(tempfile.mkdtemp(prefix="newsner-tests-prefect-"))
+    port = free_port()
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": "",
+           "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+           "PREFECT__SERVER_FINAL": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"],
+        env=env, cwd=home, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=(home / "server.log").open("wb"), start_new_session=True)
+    _SHARED_SERVER.update(process=process, home=home, api_url=f"http://127.0.0.1:{port}/api")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    if _SHARED_SERVER:
+        node.workerinput["prefect_api_url"] = _SHARED_SERVER["api_url"]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    process = _SHARED_SERVER.pop("process", None)
+    if process is None:
+        return
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    shutil.rmtree(_SHARED_SERVER.pop("home"), ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
