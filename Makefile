@@ -28,10 +28,10 @@ $(STAMP): pyproject.toml tasks/data/region_forms.csv tasks/data/country_forms.cs
 run: $(STAMP)  ## run the pipeline on seeds/ into warehouse/ and print what it found
 	$(BIN)/newsner run seeds --warehouse warehouse
 
-# The suite runs on pytest-xdist workers, one more than the cores and at most four: each starts
-# its own Prefect server and model. The tests that mostly wait on real schedules start first; the
-# extra worker keeps every core busy meanwhile (5:25-6:06 on 2 cores, against 6:05-6:34).
-# TEST_WORKERS=0 runs it in one process.
+# The suite runs on pytest-xdist workers, one more than the cores and at most four, each with its
+# own model; all report to one Prefect server, which the controller starts while they start
+# (tests/conftest.py). The tests that mostly wait on real schedules start first; the extra worker
+# keeps every core busy meanwhile. TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1) + 1 )))
 TEST_RUNNER = $(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4
 
