@@ -288,6 +288,7 @@ def _split_authors(value: str | None) -> list[str]:
 
 
 def _all_stopwords():
+    """trafilatura's jt_stoplist_init, as share_stopwords gives it: a trie, not a tuple."""
     import marisa_trie
     import trafilatura.external as external
     from justext.utils import get_stoplist, get_stoplists
@@ -594,9 +595,9 @@ def read_document(data: bytes, fmt: str, *, origin: str, options: Options,
 
 
 def release_caches() -> None:
-    """Give back what HTML extraction caches (jusText's stopwords of every language, dates, URL
-    and line caches: the process's RSS falls by about 12 MB); a run calls this when its reading
-    is done. Nothing to do when no page was extracted."""
+    """Give back what HTML extraction caches (dates, URLs, lines, jusText's stopwords) for the
+    stages after reading to reuse; a run calls this when its reading is done. Nothing to do when
+    no page was extracted."""
     if "trafilatura" not in sys.modules:
         return
     from trafilatura.meta import reset_caches
