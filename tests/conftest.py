@@ -72,7 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
     the workers start: one server's start-up instead of one per worker."""
     if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
         return
-    from flows.server import free_port
+    from flows.server import _die_with_parent, free_port
 
     home = Path(tempfile.mkdtemp(prefix="newsner-tests-prefect-"))
     port = free_port()
@@ -83,7 +83,8 @@ def pytest_configure(config: pytest.Config) -> None:
         [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"],
         env=env, cwd=home, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=(home / "server.log").open("wb"), start_new_session=True)
+        stderr=(home / "server.log").open("wb"), start_new_session=True,
+        preexec_fn=_die_with_parent)  # a controller killed outright takes its server with it
     _SHARED_SERVER.update(process=process, home=home, api_url=f"http://127.0.0.1:{port}/api")
 
 
