@@ -308,7 +308,6 @@ def test_a_run_gives_back_the_html_extraction_caches_when_its_reading_is_done(tm
 
 
 JUSTEXT_PAGE = """
-import sys
 import justext.core
 import trafilatura.external as external
 from tasks import readers
