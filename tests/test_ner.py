@@ -13,7 +13,7 @@ from tasks.ner import (
     resolve_model,
 )
 from tasks.settings import NAMED_LABELS
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SEEDS
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,30 @@ def test_default_model_keeps_only_ner_and_sentences_and_finds_the_same_entities(
     for text in texts:
         assert [(e.start_char, e.end_char, e.label_) for e in nlp(text).ents] == [
             (e.start_char, e.end_char, e.label_) for e in full(text).ents]
+
+
+@pytest.mark.slow
+def test_the_model_multiplies_on_numpy_blas_in_one_thread_and_finds_what_blis_finds(nlp):
+    from thinc.api import NumpyOps
+    from threadpoolctl import threadpool_info
+
+    from tasks.ner import _load, ner_view
+
+    layers = [node for _, c in nlp.pipeline if hasattr(c, "model") for node in c.model.walk()]
+    assert layers and not any(node.ops.use_blis for node in layers)
+    assert {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"} == {1}
+    with_blis = _load.__wrapped__("en_core_web_sm", ())  # the same pipeline, freshly loaded...
+    blis = NumpyOps()  # ...with thinc's default ops back
+    for _, component in with_blis.pipeline:
+        for node in component.model.walk() if hasattr(component, "model") else ():
+            node.ops = blis
+    texts = [ner_view(p.read_text()) for p in sorted(SEEDS.glob("*.txt"))]
+
+    def found(pipeline) -> list:
+        return [([(e.start_char, e.end_char, e.label_) for e in doc.ents],
+                 [s.start_char for s in doc.sents]) for doc in pipeline.pipe(texts)]
+
+    assert found(nlp) == found(with_blis) and sum(len(ents) for ents, _ in found(nlp)) > 100
 
 
 def test_all_caps_lines_are_title_cased_for_ner_only():
