@@ -5,10 +5,11 @@ dated across 2025 (1x); 4x adds three copies with new ids and shuffled sentences
 an exact duplicate. For each scale, one table row: wall time of `newsner run` on a fresh
 warehouse (a new process, as a user types it, with Prefect's temporary server) beside
 `python -m benchmarks.nlp_baseline` (nlp.pipe, ner + senter, the same number of processes, model
-load included), words/s, peak RSS of each process tree, the rerun with nothing new, one new
-article into that warehouse (without and with the project's Prefect server), and seconds per
-stage. Then a WARC file of >= 1,000 HTML responses made from the html-dev pages streams through.
-The table is printed and written as JSON.
+load included), plain and with its matrix products on numpy's BLAS as newsner runs them (like
+for like), words/s, peak RSS of each process tree, the rerun with nothing new, one new article
+into that warehouse (without and with the project's Prefect server), and seconds per stage.
+Then a WARC file of >= 1,000 HTML responses made from the html-dev pages streams through. The
+table is printed and written as JSON.
 
 Usage: python -m benchmarks.pipeline [--scales 1,4] [--tiny] [--out FILE.json]
 """
@@ -116,8 +117,10 @@ def run_scale(folder: Path, scale: int, *, tiny: bool, env: dict) -> dict:
     corpus, words = build_corpus(folder, scale, tiny=tiny)
     warehouse = folder / f"warehouse-{scale}x"
     processes = 0 if tiny else (os.cpu_count() or 1)
-    baseline = measured([sys.executable, "-m", "benchmarks.nlp_baseline", str(corpus),
-                         "--processes", str(max(processes, 1))], env=env)
+    baseline_args = [sys.executable, "-m", "benchmarks.nlp_baseline", str(corpus),
+                     "--processes", str(max(processes, 1))]
+    baseline = measured(baseline_args, env=env)
+    same_blas = measured([*baseline_args, "--numpy-blas"], env=env)
     cold = measured([*NEWSNER, "run", str(corpus), "--warehouse", str(warehouse)], env=env)
     rerun = measured([*NEWSNER, "run", str(corpus), "--warehouse", str(warehouse)], env=env)
     one = measured([*NEWSNER, "run", str(one_article(folder, f"one-{scale}")), "--warehouse",
@@ -129,6 +132,8 @@ def run_scale(folder: Path, scale: int, *, tiny: bool, env: dict) -> dict:
     return {"scale": scale, "articles": articles, "words": words, "ner_processes": processes,
             "baseline": baseline, "newsner": cold,
             "speed_vs_baseline": round(baseline["seconds"] / cold["seconds"], 3),
+            "baseline_numpy_blas": same_blas,
+            "speed_vs_baseline_numpy_blas": round(same_blas["seconds"] / cold["seconds"], 3),
             "newsner_words_per_second": round(words / cold["seconds"]),
             "baseline_words_per_second": round(words / baseline["seconds"]),
             "rerun": rerun, "rerun_share_of_cold": round(rerun["seconds"] / cold["seconds"], 3),
@@ -254,6 +259,9 @@ def print_table(results: dict) -> None:
         ("plain nlp.pipe, whole process (s)", lambda s: s["baseline"]["seconds"]),
         ("newsner run, cold, whole process (s)", lambda s: s["newsner"]["seconds"]),
         ("speed vs nlp.pipe (baseline s / newsner s)", lambda s: s["speed_vs_baseline"]),
+        ("nlp.pipe on numpy's BLAS, as newsner runs it (s)",
+         lambda s: s["baseline_numpy_blas"]["seconds"]),
+        ("speed vs nlp.pipe on the same BLAS", lambda s: s["speed_vs_baseline_numpy_blas"]),
         ("newsner words/s", lambda s: s["newsner_words_per_second"]),
         ("nlp.pipe words/s", lambda s: s["baseline_words_per_second"]),
         ("peak RSS newsner tree (MB)", lambda s: s["newsner"]["peak_rss_mb"]),
