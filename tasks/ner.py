@@ -278,21 +278,23 @@ def doc_mentions(doc, labels: Iterable[str], text: str | None = None) -> list[di
 
 def find_mentions(nlp, articles: Sequence[dict], *, labels: Iterable[str], batch_size: int = 64,
                   sentences: list[dict] | None = None) -> list[dict]:
-    """Return the mentions of `articles` (dicts with article_id and text) via nlp.pipe.
+    """Return the mentions of `articles` (dicts with article_id and text, and the text's NER
+    view when they have it already) via nlp.pipe.
 
     When `sentences` is a list, each article's sentence boundaries are appended to it.
     """
     labels = tuple(labels)
-    views = (ner_view(a["text"]) for a in articles)
+    views = [a.get("view") or ner_view(a["text"]) for a in articles]
     mentions = []
-    for article, doc in zip(articles, nlp.pipe(views, batch_size=batch_size), strict=True):
+    for article, view, doc in zip(articles, views, nlp.pipe(views, batch_size=batch_size),
+                                  strict=True):
         for mention in doc_mentions(doc, labels, article["text"]):
             mentions.append({"article_id": article["article_id"], **mention})
-        if sentences is not None:
+        if sentences is not None:  # a sentence's text read from the view, not from its tokens
             sentences.extend(
                 {"article_id": article["article_id"], "sentence_index": i,
                  "start_char": sent.start_char,
-                 "end_char": sent.start_char + len(sent.text.rstrip())}
+                 "end_char": sent.start_char + len(view[sent.start_char:sent.end_char].rstrip())}
                 for i, sent in enumerate(doc.sents))
     return mentions
 

@@ -135,23 +135,31 @@ def _people_named_in_full(view: str, mentions: Sequence[dict]) -> Counter:
     return people
 
 
+def _form_labels(text: str, mentions: Sequence[dict], view: str,
+                 names: Sequence[tuple[int, int]]) -> set[tuple[str, str]]:
+    """Return the (form, label) pairs one article adds to the corpus form counts, once each."""
+    labelled = _article_forms(view, mentions)
+    pairs = {(form, label) for form, labels in labelled.items() for label in labels}
+    pairs.update((view[start:end], NONE) for start, end in names
+                 if view[start:end] not in labelled)
+    pairs.update((word, LOWERCASE) for word in _LOWER_WORD.findall(text))  # "media": its
+    return pairs                                                  # capitalised twin is no name
+
+
+def _counted(pairs: Counter) -> FormCounts:
+    found = FormCounts()
+    for (form, label), n in pairs.items():
+        found.counts[form][label] = n
+    return found
+
+
 def count_forms(text: str, mentions: Sequence[dict], *, view: str | None = None,
                 names: Sequence[tuple[int, int]] | None = None) -> FormCounts:
     """Return one article's contribution to the corpus form counts: each form once per article.
     `view` and `names` (the article's NER view and bare names) are found when not given."""
     view = ner_view(text) if view is None else view
-    found = FormCounts()
-    labelled = _article_forms(view, mentions)
-    for form, labels in labelled.items():
-        for label in labels:
-            found.add(form, label)
-    for start, end in bare_names(view) if names is None else names:
-        form = view[start:end]
-        if form not in labelled and form not in found.counts:
-            found.add(form, NONE)
-    for word in set(_LOWER_WORD.findall(text)):
-        found.add(word, LOWERCASE)  # "media": its capitalised twin is not a name
-    return found
+    names = bare_names(view) if names is None else names
+    return _counted(Counter(_form_labels(text, mentions, view, names)))
 
 
 def candidate_forms(view: str, names: Sequence[tuple[int, int]]) -> set[str]:
@@ -243,13 +251,12 @@ def corpus_counts(articles: Sequence[dict], mentions: Sequence[dict]) -> FormCou
     by_article: dict[str, list[dict]] = defaultdict(list)
     for m in mentions:
         by_article[m["article_id"]].append(m)
-    counts = FormCounts()
+    pairs: Counter = Counter()  # (form, label) -> articles: counted in C, one set per article
     for article in articles:
-        found = count_forms(article["text"], by_article[article["article_id"]],
-                            view=article.get("view"), names=article.get("names"))
-        for form, labels in found.counts.items():
-            counts.counts[form].update(labels)
-    return counts
+        view = article["view"] if "view" in article else ner_view(article["text"])
+        names = article["names"] if "names" in article else bare_names(view)
+        pairs.update(_form_labels(article["text"], by_article[article["article_id"]], view, names))
+    return _counted(pairs)
 
 
 def propagate(articles: Sequence[dict], mentions: Sequence[dict], sentences: Sequence[dict],

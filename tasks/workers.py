@@ -46,7 +46,8 @@ def extract_rows(nlp, articles: Sequence[dict], config: NerConfig) -> dict:
     language are parsed, the others counted. Besides the warehouse's rows, `names` holds each
     parsed article's bare names and the forms whose corpus counts propagation reads for it
     (tasks/recall.py)."""
-    fits = [a for a in articles if goes_to_ner(a, nlp.lang)]
+    fits = [dict(a) for a in articles if goes_to_ner(a, nlp.lang)]
+    with_names(fits)  # NER's view of each text and its bare names, which propagation reads too
     sentences: list[dict] = []
     mentions = find_mentions(nlp, fits, labels=config.labels, batch_size=config.batch_size,
                              sentences=sentences)
@@ -55,8 +56,6 @@ def extract_rows(nlp, articles: Sequence[dict], config: NerConfig) -> dict:
         m.update(model=config.model, model_version=version)
     for s in sentences:
         s["model"] = config.model
-    fits = [dict(a) for a in fits]
-    with_names(fits)  # propagation reads the names too: found once, here
     counts = corpus_counts(fits, mentions)
     return {"mentions": mentions, "sentences": sentences,
             "acronyms": acronym_rows(fits, mentions), "name_forms": counts.rows(config.model),

@@ -51,6 +51,16 @@ def test_mentions_carry_exact_offsets_sentences_and_canonical_keys(ruler_nlp):
     ]
 
 
+def test_sentences_end_at_their_last_character_not_at_the_line_break_after_it(ruler_nlp):
+    sentences: list[dict] = []
+    find_mentions(ruler_nlp, [{"article_id": "a", "text": TEXT}], labels=NAMED_LABELS,
+                  sentences=sentences)
+    assert [TEXT[s["start_char"]:s["end_char"]] for s in sentences] == [
+        "Kim Jong-un spoke in Seoul", "North Korea’s two envoys left.", "Kim stayed.",
+        "The Pentagon knew."]
+    assert [s["sentence_index"] for s in sentences] == [0, 1, 2, 3]
+
+
 def test_labels_outside_the_setting_are_left_out(ruler_nlp):
     doc = ruler_nlp(TEXT)
     assert "CARDINAL" not in {m["label"] for m in doc_mentions(doc, NAMED_LABELS)}
