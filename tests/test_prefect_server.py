@@ -204,3 +204,18 @@ def test_the_prefect_ui_shows_the_run_and_its_artifacts(server, tmp_path):
     browse("--window-size=1400,1000", f"--screenshot={shot}", f"{ui}/runs/flow-run/{run_id}")
     colours = Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 20)
     assert len(colours) > 100  # the run page is drawn, not a blank or error page
+
+
+def test_a_temporary_server_leaves_block_types_to_the_project_server(server, tmp_path):
+    """A run's temporary server (API only) starts without importing every Prefect collection to
+    register its block types; a full server, as `make ui` starts it, registers them."""
+    from flows.server import start_server
+
+    temporary = start_server(tmp_path / "home", ui=False, services=False)
+    try:
+        temporary.wait_until_up()
+        found = httpx.post(f"{temporary.api_url}/block_types/filter", json={}, timeout=30)
+        assert found.status_code == 200 and found.json() == []
+    finally:
+        temporary.stop()
+    assert httpx.post(f"{server}/block_types/filter", json={}, timeout=30).json()
