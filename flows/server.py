@@ -206,7 +206,8 @@ def start_server(home: Path, *, port: int | None = None, ui: bool = True, servic
         args.append("--no-ui")
         # API only, for one command: Prefect's block types (for the UI's forms) are left to the
         # project's server; importing every collection to register them took 0.3 s of the start
-        for name in ("PREFECT_API_BLOCKS_REGISTER_ON_START", "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION"):
+        for name in ("PREFECT_API_BLOCKS_REGISTER_ON_START",
+                     "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION"):
             env.setdefault(name, "false")
     if not services:
         args.append("--no-services")

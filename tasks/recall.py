@@ -137,13 +137,15 @@ def _people_named_in_full(view: str, mentions: Sequence[dict]) -> Counter:
 
 def _form_labels(text: str, mentions: Sequence[dict], view: str,
                  names: Sequence[tuple[int, int]]) -> set[tuple[str, str]]:
-    """Return the (form, label) pairs one article adds to the corpus form counts, once each."""
+    """Return the (form, label) pairs one article adds to the corpus form counts, once each:
+    the model's labels, the bare names it never labels here, and every lowercase word ("media":
+    its capitalised twin is not a name)."""
     labelled = _article_forms(view, mentions)
     pairs = {(form, label) for form, labels in labelled.items() for label in labels}
     pairs.update((view[start:end], NONE) for start, end in names
                  if view[start:end] not in labelled)
-    pairs.update((word, LOWERCASE) for word in _LOWER_WORD.findall(text))  # "media": its
-    return pairs                                                  # capitalised twin is no name
+    pairs.update((word, LOWERCASE) for word in _LOWER_WORD.findall(text))
+    return pairs
 
 
 def _counted(pairs: Counter) -> FormCounts:
