@@ -61,9 +61,11 @@ def band_keys(sig: np.ndarray) -> list[int]:
     return keys
 
 
-def similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """Return the estimated Jaccard similarity of two signatures."""
-    return float(np.mean(a == b))
+def similarity(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:
+    """Return the estimated Jaccard similarity of two signatures, or of each row of a matrix of
+    signatures `a` with `b`."""
+    agree = np.mean(a == b, axis=-1)
+    return float(agree) if agree.ndim == 0 else agree
 
 
 def assign_story_ids(new: list[tuple[str, np.ndarray | None]],
@@ -98,9 +100,9 @@ def assign_story_ids(new: list[tuple[str, np.ndarray | None]],
         candidates = list(dict.fromkeys(i for key in keys for i in by_band.get(key, ())))
         story_id = article_id
         if candidates:
-            agree = (signatures[candidates] == sig).sum(axis=1)
-            best = int(agree.argmax())
-            if agree[best] / NUM_PERM >= threshold:
+            scores = similarity(signatures[candidates], sig)
+            best = int(scores.argmax())
+            if scores[best] >= threshold:
                 story_id = story_of[candidates[best]]
         stories[article_id] = story_id
         add(story_id, sig, keys)
